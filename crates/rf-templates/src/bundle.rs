@@ -1,0 +1,422 @@
+//! The binary bundle the browser loads: templates plus the ready retrieval index.
+//!
+//! Layout (all integers little-endian):
+//! ```text
+//! magic        4 bytes  "RFTB"
+//! format       u16      FORMAT_VERSION
+//! version_len  u8       length of the library version string
+//! version      bytes    UTF-8, e.g. "sha256:0123456789abcdef"
+//! sha256       32 bytes SHA-256 of the compressed payload
+//! payload_len  u32      length of the compressed payload
+//! payload      brotli-compressed column-oriented encoding of templates and index
+//! ```
+//! The same library always gives the same bytes: templates are sorted by id, the index is built
+//! from sorted maps, and brotli is deterministic for fixed parameters.
+
+use std::io::{Read, Write};
+
+use sha2::{Digest, Sha256};
+
+use crate::codec::{DecodeError, Reader, Writer};
+use crate::library::Library;
+use crate::model::{Example, Kind, Origin, Subject, Template};
+use crate::retrieval::{Index, N_FIELDS, Retriever};
+
+pub const MAGIC: [u8; 4] = *b"RFTB";
+pub const FORMAT_VERSION: u16 = 1;
+/// magic + format + version_len (the version string, checksum and length follow).
+const FIXED_PREFIX: usize = 4 + 2 + 1;
+/// Refuse to inflate past this, so a hostile payload cannot exhaust memory.
+const MAX_PAYLOAD_INFLATED: usize = 64 << 20;
+
+/// Compression settings: brotli at maximum quality with a window covering the whole payload.
+const BROTLI_QUALITY: i32 = 11;
+const BROTLI_LGWIN: i32 = 24;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BundleError {
+    #[error("not a template bundle (bad magic bytes)")]
+    BadMagic,
+    #[error("bundle format version {found} is not supported (this build reads version {supported})")]
+    UnsupportedVersion { found: u16, supported: u16 },
+    #[error("bundle truncated: {needed} bytes needed, {have} present")]
+    Truncated { needed: usize, have: usize },
+    #[error("bundle has {0} unexpected bytes after the payload")]
+    TrailingData(usize),
+    #[error("bundle checksum mismatch: header says {expected}, payload hashes to {actual}")]
+    ChecksumMismatch { expected: String, actual: String },
+    #[error("bundle payload corrupt: {0}")]
+    Corrupt(String),
+    #[error("library version string too long ({0} bytes, max 255)")]
+    VersionTooLong(usize),
+    #[error("compressing the bundle failed: {0}")]
+    Compress(String),
+}
+
+impl From<DecodeError> for BundleError {
+    fn from(e: DecodeError) -> Self {
+        BundleError::Corrupt(e.to_string())
+    }
+}
+
+/// What the header says, readable without inflating the payload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BundleHeader {
+    pub format_version: u16,
+    pub library_version: String,
+    pub sha256: [u8; 32],
+    pub payload_len: usize,
+    /// Offset of the payload in the file.
+    pub payload_offset: usize,
+}
+
+impl BundleHeader {
+    pub fn sha256_hex(&self) -> String {
+        hex(&self.sha256)
+    }
+}
+
+/// A decoded bundle: the library and its prebuilt index.
+#[derive(Debug, Clone)]
+pub struct Bundle {
+    pub library: Library,
+    pub index: Index,
+}
+
+impl Bundle {
+    /// Builds the index for `library` and packs both.
+    pub fn from_library(library: Library) -> Bundle {
+        let index = Index::build(&library);
+        Bundle { library, index }
+    }
+
+    pub fn retriever(&self) -> Retriever {
+        Retriever::from_index(self.index.clone(), &self.library)
+    }
+
+    /// Splits into the library and a retriever over it, without copying the index.
+    pub fn into_parts(self) -> (Library, Retriever) {
+        let retriever = Retriever::from_index(self.index, &self.library);
+        (self.library, retriever)
+    }
+
+    /// Serialises to the versioned, compressed file format.
+    pub fn encode(&self) -> Result<Vec<u8>, BundleError> {
+        let version = self.library.version.as_bytes();
+        let version_len = u8::try_from(version.len()).map_err(|_| BundleError::VersionTooLong(version.len()))?;
+        let raw = encode_payload(&self.library, &self.index);
+        let payload = compress(&raw)?;
+        let payload_len = u32::try_from(payload.len()).map_err(|_| BundleError::Compress("payload over 4 GiB".into()))?;
+        let mut out = Vec::with_capacity(payload.len() + 64);
+        out.extend_from_slice(&MAGIC);
+        out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+        out.push(version_len);
+        out.extend_from_slice(version);
+        out.extend_from_slice(&Sha256::digest(&payload));
+        out.extend_from_slice(&payload_len.to_le_bytes());
+        out.extend_from_slice(&payload);
+        Ok(out)
+    }
+
+    /// Checks header, checksum and structure, then inflates. No indexing happens here.
+    pub fn decode(bytes: &[u8]) -> Result<Bundle, BundleError> {
+        let header = read_header(bytes)?;
+        let payload = &bytes[header.payload_offset..header.payload_offset + header.payload_len];
+        let actual: [u8; 32] = Sha256::digest(payload).into();
+        if actual != header.sha256 {
+            return Err(BundleError::ChecksumMismatch { expected: hex(&header.sha256), actual: hex(&actual) });
+        }
+        let raw = decompress(payload)?;
+        let (templates, index) = decode_payload(&raw)?;
+        let library = Library { version: header.library_version, templates };
+        Ok(Bundle { library, index })
+    }
+}
+
+/// Parses and checks the header (magic, version, lengths) of a bundle file.
+pub fn read_header(bytes: &[u8]) -> Result<BundleHeader, BundleError> {
+    if bytes.len() < MAGIC.len() {
+        return Err(if MAGIC.starts_with(bytes) {
+            BundleError::Truncated { needed: FIXED_PREFIX, have: bytes.len() }
+        } else {
+            BundleError::BadMagic
+        });
+    }
+    if bytes[..4] != MAGIC {
+        return Err(BundleError::BadMagic);
+    }
+    if bytes.len() < FIXED_PREFIX {
+        return Err(BundleError::Truncated { needed: FIXED_PREFIX, have: bytes.len() });
+    }
+    let format_version = u16::from_le_bytes([bytes[4], bytes[5]]);
+    if format_version != FORMAT_VERSION {
+        return Err(BundleError::UnsupportedVersion { found: format_version, supported: FORMAT_VERSION });
+    }
+    let version_len = usize::from(bytes[6]);
+    let payload_offset = FIXED_PREFIX + version_len + 32 + 4;
+    if bytes.len() < payload_offset {
+        return Err(BundleError::Truncated { needed: payload_offset, have: bytes.len() });
+    }
+    let library_version = std::str::from_utf8(&bytes[FIXED_PREFIX..FIXED_PREFIX + version_len])
+        .map_err(|_| BundleError::Corrupt("library version is not UTF-8".into()))?
+        .to_string();
+    let mut sha256 = [0u8; 32];
+    sha256.copy_from_slice(&bytes[FIXED_PREFIX + version_len..FIXED_PREFIX + version_len + 32]);
+    let len_at = FIXED_PREFIX + version_len + 32;
+    let payload_len =
+        u32::from_le_bytes([bytes[len_at], bytes[len_at + 1], bytes[len_at + 2], bytes[len_at + 3]]) as usize;
+    let needed = payload_offset.saturating_add(payload_len);
+    if bytes.len() < needed {
+        return Err(BundleError::Truncated { needed, have: bytes.len() });
+    }
+    if bytes.len() > needed {
+        return Err(BundleError::TrailingData(bytes.len() - needed));
+    }
+    Ok(BundleHeader { format_version, library_version, sha256, payload_len, payload_offset })
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn compress(raw: &[u8]) -> Result<Vec<u8>, BundleError> {
+    let params = brotli::enc::BrotliEncoderParams {
+        quality: BROTLI_QUALITY,
+        lgwin: BROTLI_LGWIN,
+        size_hint: raw.len(),
+        ..Default::default()
+    };
+    let mut out = Vec::new();
+    let mut input = raw;
+    brotli::BrotliCompress(&mut input, &mut out, &params).map_err(|e| BundleError::Compress(e.to_string()))?;
+    Ok(out)
+}
+
+fn decompress(payload: &[u8]) -> Result<Vec<u8>, BundleError> {
+    let mut out = Vec::with_capacity(payload.len() * 6);
+    let mut reader = brotli::Decompressor::new(payload, 64 * 1024).take(MAX_PAYLOAD_INFLATED as u64 + 1);
+    reader.read_to_end(&mut out).map_err(|e| BundleError::Corrupt(format!("brotli: {e}")))?;
+    if out.len() > MAX_PAYLOAD_INFLATED {
+        return Err(BundleError::Corrupt("payload inflates past the size limit".into()));
+    }
+    let _ = out.flush();
+    Ok(out)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Payload: ids, codes and the index are column-oriented; template text is row-oriented.
+
+fn encode_payload(library: &Library, index: &Index) -> Vec<u8> {
+    let ts = &library.templates;
+    let mut w = Writer::default();
+    w.len(ts.len());
+    for t in ts {
+        w.str(&t.id);
+    }
+    for t in ts {
+        w.u8(t.kind.code());
+        w.u8(t.subject.code());
+        w.u8(t.origin.code());
+    }
+    // Chapter and section names repeat; store a sorted table and per-template indices.
+    let mut places: Vec<&str> = ts.iter().flat_map(|t| [t.chapter.as_str(), t.section.as_str()]).collect();
+    places.sort_unstable();
+    places.dedup();
+    w.len(places.len());
+    for p in &places {
+        w.str(p);
+    }
+    for t in ts {
+        w.len(places.binary_search(&t.chapter.as_str()).unwrap_or(0));
+        w.len(places.binary_search(&t.section.as_str()).unwrap_or(0));
+    }
+    // Template text row by row (one column per field measured no smaller: 282.1 vs 283.2 KB).
+    for t in ts {
+        w.str(&t.name);
+        w.len(t.tags.len());
+        for x in &t.tags {
+            w.str(x);
+        }
+        w.str(&t.description);
+        w.len(t.scope.len());
+        for x in &t.scope {
+            w.str(x);
+        }
+        w.len(t.steps.len());
+        for x in &t.steps {
+            w.str(x);
+        }
+        w.str(&t.example.problem);
+        w.len(t.example.solution.len());
+        for x in &t.example.solution {
+            w.str(x);
+        }
+        match &t.example.answer {
+            Some(a) => {
+                w.u8(1);
+                w.str(a);
+            }
+            None => w.u8(0),
+        }
+    }
+
+    // Index: postings and per-field counts; weights are recomputed on load (they are
+    // high-entropy floats, the counts are small integers that compress to almost nothing).
+    w.len(index.n_docs as usize);
+    for &l in &index.field_lens {
+        w.len(l as usize);
+    }
+    w.len(index.terms.len());
+    for term in &index.terms {
+        w.str(term);
+    }
+    for pair in index.offsets.windows(2) {
+        w.len((pair[1] - pair[0]) as usize);
+    }
+    // Doc positions delta-coded within each posting list.
+    for pair in index.offsets.windows(2) {
+        let mut prev = 0u32;
+        for &d in &index.docs[pair[0] as usize..pair[1] as usize] {
+            w.varint(u64::from(d - prev));
+            prev = d;
+        }
+    }
+    // Per posting: a bit mask of the fields holding the term; bit 7 set means some count is
+    // above 1 and the counts of the set fields follow.
+    for tfs in index.field_tfs.chunks(N_FIELDS) {
+        let mut mask = 0u8;
+        for (f, &c) in tfs.iter().enumerate() {
+            if c > 0 {
+                mask |= 1 << f;
+            }
+        }
+        if tfs.iter().any(|&c| c > 1) {
+            w.u8(mask | 0x80);
+            for &c in tfs.iter().filter(|&&c| c > 0) {
+                w.u8(c);
+            }
+        } else {
+            w.u8(mask);
+        }
+    }
+    w.buf
+}
+
+fn read_list(r: &mut Reader) -> Result<Vec<String>, DecodeError> {
+    let n = r.count(1)?;
+    (0..n).map(|_| r.str()).collect()
+}
+
+fn read_strings(r: &mut Reader, n: usize) -> Result<Vec<String>, DecodeError> {
+    (0..n).map(|_| r.str()).collect()
+}
+
+fn decode_payload(raw: &[u8]) -> Result<(Vec<Template>, Index), BundleError> {
+    let corrupt = |s: &str| BundleError::Corrupt(s.to_string());
+    let mut r = Reader::new(raw);
+    let n = r.count(4)?;
+    let ids = read_strings(&mut r, n)?;
+    let mut meta = Vec::with_capacity(n);
+    for _ in 0..n {
+        let kind = Kind::from_code(r.u8()?).ok_or_else(|| corrupt("unknown kind code"))?;
+        let subject = Subject::from_code(r.u8()?).ok_or_else(|| corrupt("unknown subject code"))?;
+        let origin = Origin::from_code(r.u8()?).ok_or_else(|| corrupt("unknown origin code"))?;
+        meta.push((kind, subject, origin));
+    }
+    let n_places = r.count(1)?;
+    let places = read_strings(&mut r, n_places)?;
+    let mut where_ = Vec::with_capacity(n);
+    for _ in 0..n {
+        let c = usize::try_from(r.varint()?).unwrap_or(usize::MAX);
+        let s = usize::try_from(r.varint()?).unwrap_or(usize::MAX);
+        let chapter = places.get(c).ok_or_else(|| corrupt("chapter index out of range"))?;
+        let section = places.get(s).ok_or_else(|| corrupt("section index out of range"))?;
+        where_.push((chapter.clone(), section.clone()));
+    }
+    let mut templates = Vec::with_capacity(n);
+    for ((id, (kind, subject, origin)), (chapter, section)) in ids.into_iter().zip(meta).zip(where_) {
+        let name = r.str()?;
+        let tags = read_list(&mut r)?;
+        let description = r.str()?;
+        let scope = read_list(&mut r)?;
+        let steps = read_list(&mut r)?;
+        let problem = r.str()?;
+        let solution = read_list(&mut r)?;
+        let answer = match r.u8()? {
+            0 => None,
+            1 => Some(r.str()?),
+            _ => return Err(corrupt("bad answer flag")),
+        };
+        templates.push(Template {
+            id,
+            name,
+            kind,
+            tags,
+            description,
+            scope,
+            steps,
+            example: Example { problem, solution, answer },
+            chapter,
+            section,
+            subject,
+            origin,
+        });
+    }
+    if !templates.windows(2).all(|w| w[0].id < w[1].id) {
+        return Err(corrupt("template ids not strictly sorted"));
+    }
+
+    let n_docs = u32::try_from(r.count(N_FIELDS)?).map_err(|_| corrupt("document count"))?;
+    let mut field_lens = Vec::with_capacity(n_docs as usize * N_FIELDS);
+    for _ in 0..n_docs as usize * N_FIELDS {
+        field_lens.push(u32::try_from(r.varint()?).map_err(|_| corrupt("field length"))?);
+    }
+    let n_terms = r.count(1)?;
+    let terms = read_strings(&mut r, n_terms)?;
+    let mut offsets = Vec::with_capacity(n_terms + 1);
+    offsets.push(0u32);
+    let mut total = 0u64;
+    for _ in 0..n_terms {
+        total += r.varint()?;
+        offsets.push(u32::try_from(total).map_err(|_| corrupt("posting count"))?);
+    }
+    let n_postings = total as usize;
+    if n_postings > raw.len() {
+        return Err(corrupt("posting count larger than the data"));
+    }
+    let mut docs = Vec::with_capacity(n_postings);
+    for pair in offsets.windows(2) {
+        let mut prev = 0u64;
+        for _ in pair[0]..pair[1] {
+            prev += r.varint()?;
+            docs.push(u32::try_from(prev).map_err(|_| corrupt("document position"))?);
+        }
+    }
+    let mut field_tfs = vec![0u8; n_postings * N_FIELDS];
+    for tfs in field_tfs.chunks_mut(N_FIELDS) {
+        let mask = r.u8()?;
+        if mask & !0x80 == 0 || usize::from(mask & 0x7f) >= 1 << N_FIELDS {
+            return Err(corrupt("bad field mask"));
+        }
+        for (f, c) in tfs.iter_mut().enumerate() {
+            if mask & (1 << f) != 0 {
+                *c = if mask & 0x80 != 0 { r.u8()? } else { 1 };
+            }
+        }
+    }
+    if !r.at_end() {
+        return Err(corrupt("unexpected bytes after the index"));
+    }
+    let structure_ok = offsets.windows(2).all(|w| w[0] <= w[1])
+        && docs.iter().all(|&d| d < n_docs)
+        && terms.windows(2).all(|w| w[0] < w[1])
+        && n_docs as usize == templates.len();
+    if !structure_ok {
+        return Err(corrupt("index does not match the templates"));
+    }
+    let index = Index::from_counts(terms, offsets, docs, field_tfs, field_lens, n_docs);
+    if !index.is_consistent() {
+        return Err(corrupt("index does not match the templates"));
+    }
+    Ok((templates, index))
+}

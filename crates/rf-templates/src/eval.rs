@@ -1,0 +1,195 @@
+//! A labelled query set generated deterministically from the library, and recall measurement.
+//!
+//! Query types (each labelled with the template it came from):
+//! - [`QueryKind::Example`]: the template's example problem (a raw problem as the user types it);
+//! - [`QueryKind::NameTags`]: what a navigator step looks like, paraphrased: the name's words
+//!   shuffled, about half of the paraphrasable words replaced by synonyms, plus 1–2 tags;
+//! - [`QueryKind::Description`]: the description alone.
+//!
+//! The synonym table here is used only to *make* queries; the retriever does not know it, so
+//! the paraphrase numbers measure robustness honestly.
+
+use crate::library::Library;
+use crate::retrieval::Retriever;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum QueryKind {
+    Example,
+    NameTags,
+    Description,
+}
+
+impl QueryKind {
+    pub const ALL: [QueryKind; 3] = [QueryKind::Example, QueryKind::NameTags, QueryKind::Description];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QueryKind::Example => "example-problem",
+            QueryKind::NameTags => "name+tags (paraphrased)",
+            QueryKind::Description => "description",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LabelledQuery {
+    pub kind: QueryKind,
+    pub text: String,
+    /// Id of the template the query was made from.
+    pub target: String,
+}
+
+/// Paraphrases for words common in template names (lowercase).
+const SYNONYMS: &[(&str, &str)] = &[
+    ("method", "technique"),
+    ("methods", "techniques"),
+    ("problem", "question"),
+    ("problems", "questions"),
+    ("solving", "handling"),
+    ("solution", "answer"),
+    ("find", "determine"),
+    ("finding", "determining"),
+    ("determining", "finding"),
+    ("calculating", "computing"),
+    ("calculation", "computation"),
+    ("application", "use"),
+    ("applications", "uses"),
+    ("property", "characteristic"),
+    ("properties", "characteristics"),
+    ("value", "quantity"),
+    ("maximum", "largest"),
+    ("minimum", "smallest"),
+    ("range", "interval"),
+    ("proof", "demonstration"),
+    ("proving", "showing"),
+    ("condition", "requirement"),
+    ("conditions", "requirements"),
+    ("quick", "fast"),
+    ("general", "generic"),
+    ("simplification", "reduction"),
+    ("simplifying", "reducing"),
+    ("transformation", "conversion"),
+    ("analysis", "study"),
+    ("judgment", "decision"),
+    ("judging", "deciding"),
+    ("relationship", "relation"),
+    ("position", "placement"),
+    ("formula", "rule"),
+    ("formulas", "rules"),
+    ("sum", "total"),
+    ("using", "via"),
+    ("graph", "plot"),
+    ("probability", "chance"),
+    ("perpendicular", "orthogonal"),
+    ("equation", "relation"),
+    ("equations", "relations"),
+    ("strategy", "approach"),
+    ("evaluation", "assessment"),
+];
+
+fn synonym(word: &str) -> Option<&'static str> {
+    let lower = word.to_lowercase();
+    SYNONYMS.iter().find(|(w, _)| *w == lower).map(|(_, s)| *s)
+}
+
+/// SplitMix64: tiny, deterministic, good enough for shuffling query words.
+struct Rng(u64);
+
+impl Rng {
+    fn seeded(s: &str) -> Rng {
+        // FNV-1a of the id, so each template's queries are fixed regardless of library order.
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for b in s.bytes() {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        Rng(h)
+    }
+
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        if n == 0 { 0 } else { (self.next() % n as u64) as usize }
+    }
+}
+
+/// Builds the query set: one query of each kind per template, in library order.
+pub fn labelled_queries(library: &Library) -> Vec<LabelledQuery> {
+    let mut out = Vec::with_capacity(library.templates.len() * 3);
+    for t in &library.templates {
+        out.push(LabelledQuery { kind: QueryKind::Example, text: t.example.problem.clone(), target: t.id.clone() });
+
+        let mut rng = Rng::seeded(&t.id);
+        let mut words: Vec<String> = t
+            .name
+            .split_whitespace()
+            .map(|w| match synonym(w) {
+                Some(s) if rng.next() % 2 == 0 => s.to_string(),
+                _ => w.to_string(),
+            })
+            .collect();
+        for i in (1..words.len()).rev() {
+            let j = rng.below(i + 1);
+            words.swap(i, j);
+        }
+        let n_tags = 1 + rng.below(2).min(t.tags.len().saturating_sub(1));
+        let mut tag_positions: Vec<usize> = (0..t.tags.len()).collect();
+        for i in (1..tag_positions.len()).rev() {
+            let j = rng.below(i + 1);
+            tag_positions.swap(i, j);
+        }
+        let mut text = words.join(" ");
+        for &p in tag_positions.iter().take(n_tags) {
+            text.push_str(", ");
+            text.push_str(&t.tags[p]);
+        }
+        out.push(LabelledQuery { kind: QueryKind::NameTags, text, target: t.id.clone() });
+
+        out.push(LabelledQuery { kind: QueryKind::Description, text: t.description.clone(), target: t.id.clone() });
+    }
+    out
+}
+
+/// Recall figures for one query kind (`kind == None`: all kinds together).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Recall {
+    pub kind: Option<QueryKind>,
+    pub queries: usize,
+    pub at1: f64,
+    pub at5: f64,
+}
+
+/// Runs every query and reports recall@1 and recall@5 per kind, then overall.
+pub fn evaluate(retriever: &Retriever, queries: &[LabelledQuery]) -> Vec<Recall> {
+    let mut per_kind: Vec<(Option<QueryKind>, usize, usize, usize)> =
+        QueryKind::ALL.iter().map(|k| (Some(*k), 0, 0, 0)).collect();
+    per_kind.push((None, 0, 0, 0));
+    for q in queries {
+        let hits = retriever.search(&q.text, 5);
+        let rank = hits.iter().position(|h| h.id == q.target);
+        for row in per_kind.iter_mut().filter(|r| r.0.is_none() || r.0 == Some(q.kind)) {
+            row.1 += 1;
+            if rank == Some(0) {
+                row.2 += 1;
+            }
+            if rank.is_some() {
+                row.3 += 1;
+            }
+        }
+    }
+    per_kind
+        .into_iter()
+        .map(|(kind, n, a1, a5)| Recall {
+            kind,
+            queries: n,
+            at1: if n == 0 { 0.0 } else { a1 as f64 / n as f64 },
+            at5: if n == 0 { 0.0 } else { a5 as f64 / n as f64 },
+        })
+        .collect()
+}

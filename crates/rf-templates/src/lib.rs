@@ -1,0 +1,43 @@
+//! The thought-template library of ReasonFlux Web: sources, validator, compressed bundle and
+//! retrieval.
+//!
+//! # Main types and how they compose
+//! - [`Template`] (with its [`Example`], [`Kind`], [`Subject`], [`Origin`]) is one thought
+//!   template as the paper defines it: name, tags, description, scope, steps, worked example.
+//! - [`Library`] holds all templates sorted by id. [`Library::load_dir`] reads the TOML sources
+//!   under `templates/` (format: `templates/README.md`); [`Library::from_sources`] does the same
+//!   from in-memory text. Both validate everything and report every problem as a
+//!   [`ValidationError`] inside [`LoadError::Invalid`].
+//! - [`Index`] is the BM25F inverted index over the template fields (name > tags >
+//!   description/scope/hierarchy > steps > example), and [`Retriever`] answers free-text
+//!   queries with ranked [`Hit`]s (template id and score).
+//! - [`Bundle`] packs a library and its prebuilt index into one versioned, checksummed,
+//!   brotli-compressed file ([`Bundle::encode`]) and back ([`Bundle::decode`], which needs no
+//!   file system and does no indexing, so it works on wasm32). Bad input gives a
+//!   [`BundleError`].
+//! - [`eval`] generates a labelled query set from the library and measures retrieval recall.
+//!
+//! ```no_run
+//! use rf_templates::{Bundle, Library};
+//! let library = Library::load_dir(std::path::Path::new("templates"))?;
+//! let bytes = Bundle::from_library(library).encode()?;
+//! let (library, retriever) = Bundle::decode(&bytes)?.into_parts();
+//! for hit in retriever.search("Vieta's formulas sum and product of roots", 5) {
+//!     println!("{:.2} {}", hit.score, library.templates[hit.position].name);
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+pub mod bundle;
+mod codec;
+pub mod eval;
+pub mod library;
+pub mod model;
+pub mod retrieval;
+pub mod text;
+
+pub use bundle::{Bundle, BundleError, BundleHeader, read_header};
+pub use codec::DecodeError;
+pub use library::{Library, LoadError, ValidationError};
+pub use model::{Example, Kind, Origin, Subject, Template};
+pub use retrieval::{Hit, Index, Retriever, SearchOptions};

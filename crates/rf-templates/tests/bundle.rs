@@ -1,0 +1,115 @@
+mod common;
+
+use common::{GOOD, templates_dir};
+use rf_templates::{Bundle, BundleError, Library, read_header};
+use sha2::{Digest, Sha256};
+
+fn real_library() -> Library {
+    Library::load_dir(&templates_dir()).expect("templates load")
+}
+
+fn small_bundle() -> Vec<u8> {
+    let library = Library::from_sources([("a.toml", GOOD)]).expect("fixture");
+    Bundle::from_library(library).encode().expect("encode")
+}
+
+#[test]
+fn real_library_round_trips_and_is_deterministic() {
+    let library = real_library();
+    let bundle = Bundle::from_library(library.clone());
+    let bytes = bundle.encode().expect("encode");
+    // Same sources, loaded again: identical bytes.
+    let again = Bundle::from_library(real_library()).encode().expect("encode");
+    assert!(bytes == again, "bundle bytes differ between two builds");
+
+    let decoded = Bundle::decode(&bytes).expect("decode");
+    assert_eq!(decoded.library, library);
+    assert_eq!(decoded.index, bundle.index);
+    let header = read_header(&bytes).expect("header");
+    assert_eq!(header.library_version, library.version);
+    assert_eq!(header.payload_len + header.payload_offset, bytes.len());
+
+    // The retriever from the bundle ranks exactly like one built from sources.
+    let from_bundle = decoded.retriever();
+    let from_sources = rf_templates::Retriever::build(&library);
+    for t in library.templates.iter().step_by(37) {
+        assert_eq!(from_bundle.search(&t.name, 5), from_sources.search(&t.name, 5));
+    }
+}
+
+#[test]
+fn bad_magic() {
+    let mut b = small_bundle();
+    b[0] = b'X';
+    assert_eq!(Bundle::decode(&b).unwrap_err(), BundleError::BadMagic);
+    assert_eq!(Bundle::decode(b"PK\x03\x04 something else").unwrap_err(), BundleError::BadMagic);
+}
+
+#[test]
+fn wrong_version() {
+    let mut b = small_bundle();
+    b[4] = 99;
+    assert!(matches!(Bundle::decode(&b).unwrap_err(), BundleError::UnsupportedVersion { found: 99, .. }));
+}
+
+#[test]
+fn truncated() {
+    let b = small_bundle();
+    for cut in [0, 2, 5, 7, 20, b.len() / 2, b.len() - 1] {
+        let err = Bundle::decode(&b[..cut]).unwrap_err();
+        assert!(matches!(err, BundleError::Truncated { .. }), "cut at {cut}: {err:?}");
+    }
+}
+
+#[test]
+fn trailing_bytes() {
+    let mut b = small_bundle();
+    b.push(0);
+    assert_eq!(Bundle::decode(&b).unwrap_err(), BundleError::TrailingData(1));
+}
+
+#[test]
+fn checksum_mismatch() {
+    let mut b = small_bundle();
+    let last = b.len() - 1;
+    b[last] ^= 0x55;
+    assert!(matches!(Bundle::decode(&b).unwrap_err(), BundleError::ChecksumMismatch { .. }));
+}
+
+/// Replaces the payload and fixes up length and checksum, so only the payload is bad.
+fn with_payload(bundle: &[u8], payload: &[u8]) -> Vec<u8> {
+    let h = read_header(bundle).expect("header");
+    let mut out = bundle[..h.payload_offset - 36].to_vec();
+    out.extend_from_slice(&Sha256::digest(payload));
+    out.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+    out.extend_from_slice(payload);
+    out
+}
+
+#[test]
+fn corrupt_payload() {
+    let b = small_bundle();
+    // Not brotli at all.
+    let err = Bundle::decode(&with_payload(&b, b"\xff\xfe definitely not brotli \x00\x01")).unwrap_err();
+    assert!(matches!(err, BundleError::Corrupt(_)), "{err:?}");
+    // Valid brotli of a truncated inner payload.
+    let h = read_header(&b).unwrap();
+    let mut inner = Vec::new();
+    let mut rd = brotli::Decompressor::new(&b[h.payload_offset..], 4096);
+    std::io::Read::read_to_end(&mut rd, &mut inner).unwrap();
+    for cut in [1, inner.len() / 3, inner.len() - 1] {
+        let mut packed = Vec::new();
+        let params = brotli::enc::BrotliEncoderParams::default();
+        brotli::BrotliCompress(&mut &inner[..cut], &mut packed, &params).unwrap();
+        let err = Bundle::decode(&with_payload(&b, &packed)).unwrap_err();
+        assert!(matches!(err, BundleError::Corrupt(_)), "cut {cut}: {err:?}");
+    }
+    // Flipped bytes inside the inner payload must never panic.
+    for i in (0..inner.len()).step_by(7) {
+        let mut bad = inner.clone();
+        bad[i] ^= 0xa5;
+        let mut packed = Vec::new();
+        brotli::BrotliCompress(&mut &bad[..], &mut packed, &brotli::enc::BrotliEncoderParams::default()).unwrap();
+        let _ = Bundle::decode(&with_payload(&b, &packed));
+    }
+}
