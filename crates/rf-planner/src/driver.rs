@@ -1,0 +1,148 @@
+//! The common strategy interface, a serialisable wrapper over all strategies, and a small
+//! synchronous driver for native callers.
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::baselines::{BestOfN, BestOfNConfig, Direct, DirectConfig};
+use crate::mcts::{Mcts, MctsConfig};
+use crate::reasonflux::{Planner, PlannerConfig};
+use crate::trace::Trace;
+use crate::types::{Action, GenerateRequest, Observation, PlannerError, TemplateCard};
+
+/// A solving strategy driven by actions and observations.
+///
+/// Protocol: call [`next_action`](Strategy::next_action); for `Generate`/`Retrieve` perform the
+/// request and [`feed`](Strategy::feed) exactly one observation quoting its `request_id`;
+/// repeat until `Done`. `next_action` is idempotent while a request is outstanding (it returns
+/// the same action again), so a resumed machine re-issues what it was waiting for.
+pub trait Strategy {
+    fn next_action(&mut self) -> Action;
+    /// Feed the answer to the pending request. On error nothing changes.
+    fn feed(&mut self, obs: Observation) -> Result<(), PlannerError>;
+    /// The run so far (complete once done).
+    fn trace(&self) -> &Trace;
+    fn is_done(&self) -> bool;
+    /// Upper bound on distinct actions of a run (Done included), from the configuration.
+    fn max_actions(&self) -> usize;
+}
+
+/// Which strategy to run, with its settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "strategy", content = "config", rename_all = "snake_case")]
+pub enum StrategySpec {
+    ReasonFlux(PlannerConfig),
+    Direct(DirectConfig),
+    BestOfN(BestOfNConfig),
+    Mcts(MctsConfig),
+}
+
+impl StrategySpec {
+    /// Start a run of this strategy on `problem`.
+    pub fn start(&self, problem: impl Into<String>) -> AnyStrategy {
+        match self {
+            StrategySpec::ReasonFlux(c) => AnyStrategy::ReasonFlux(Planner::new(problem, c.clone())),
+            StrategySpec::Direct(c) => AnyStrategy::Direct(Direct::new(problem, c.clone())),
+            StrategySpec::BestOfN(c) => AnyStrategy::BestOfN(BestOfN::new(problem, c.clone())),
+            StrategySpec::Mcts(c) => AnyStrategy::Mcts(Mcts::new(problem, c.clone())),
+        }
+    }
+}
+
+/// Any strategy, as one serialisable value (what the browser keeps and saves).
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "strategy", content = "state", rename_all = "snake_case")]
+pub enum AnyStrategy {
+    ReasonFlux(Planner),
+    Direct(Direct),
+    BestOfN(BestOfN),
+    Mcts(Mcts),
+}
+
+macro_rules! each {
+    ($self:expr, $s:ident => $e:expr) => {
+        match $self {
+            AnyStrategy::ReasonFlux($s) => $e,
+            AnyStrategy::Direct($s) => $e,
+            AnyStrategy::BestOfN($s) => $e,
+            AnyStrategy::Mcts($s) => $e,
+        }
+    };
+}
+
+impl Strategy for AnyStrategy {
+    fn next_action(&mut self) -> Action {
+        each!(self, s => s.next_action())
+    }
+    fn feed(&mut self, obs: Observation) -> Result<(), PlannerError> {
+        each!(self, s => s.feed(obs))
+    }
+    fn trace(&self) -> &Trace {
+        each!(self, s => s.trace())
+    }
+    fn is_done(&self) -> bool {
+        each!(self, s => s.is_done())
+    }
+    fn max_actions(&self) -> usize {
+        each!(self, s => s.max_actions())
+    }
+}
+
+/// A generation result from a backend.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Generation {
+    pub text: String,
+    pub tokens_in: u64,
+    pub tokens_out: u64,
+}
+
+/// A backend failure; the driver reports it to the machine as [`Observation::Failed`].
+#[derive(Debug, Clone, PartialEq, Eq, Error, Serialize, Deserialize)]
+#[error("{0}")]
+pub struct BackendError(pub String);
+
+/// What the native CLI and the eval harness implement over the real engine.
+pub trait Backend {
+    fn generate(&mut self, request: &GenerateRequest) -> Result<Generation, BackendError>;
+    fn retrieve(&mut self, query: &str, k: u32) -> Result<Vec<TemplateCard>, BackendError>;
+}
+
+/// Driver failures. A correct machine never produces these; they guard against bugs.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum DriveError {
+    #[error("protocol error: {0}")]
+    Protocol(#[from] PlannerError),
+    #[error("the strategy did not finish within {limit} actions")]
+    ActionLimit { limit: usize },
+}
+
+/// Drive `strategy` to the end with `backend`, returning the trace. Backend errors are fed to
+/// the machine (which degrades gracefully), never returned.
+pub fn run_to_completion<S, B>(strategy: &mut S, backend: &mut B) -> Result<Trace, DriveError>
+where
+    S: Strategy + ?Sized,
+    B: Backend + ?Sized,
+{
+    let limit = strategy.max_actions();
+    for _ in 0..limit {
+        let obs = match strategy.next_action() {
+            Action::Done(_) => return Ok(strategy.trace().clone()),
+            Action::Generate(req) => match backend.generate(&req) {
+                Ok(g) => Observation::Generated {
+                    request_id: req.request_id,
+                    text: g.text,
+                    tokens_in: g.tokens_in,
+                    tokens_out: g.tokens_out,
+                },
+                Err(e) => Observation::Failed { request_id: req.request_id, error: e.0 },
+            },
+            Action::Retrieve(req) => match backend.retrieve(&req.query, req.k) {
+                Ok(templates) => Observation::Retrieved { request_id: req.request_id, templates },
+                Err(e) => Observation::Failed { request_id: req.request_id, error: e.0 },
+            },
+        };
+        strategy.feed(obs)?;
+    }
+    Err(DriveError::ActionLimit { limit })
+}
