@@ -6,7 +6,7 @@ use crate::trace::PlanStep;
 use crate::types::{ChatMessage, TemplateCard};
 
 /// Version of the prompt set; recorded in every trace.
-pub const PROMPT_VERSION: &str = "rf-prompts-1";
+pub const PROMPT_VERSION: &str = "rf-prompts-2";
 
 /// Longest piece of earlier model output quoted back into a prompt.
 pub const MAX_QUOTED_CHARS: usize = 3000;
@@ -59,8 +59,8 @@ pub fn render_card(card: &TemplateCard) -> String {
         }
     }
     if let Some(ex) = &card.example {
-        // Library examples often carry a literal backslash-n instead of newlines.
-        let ex = ex.replace("\\n", "\n");
+        // The importer already turned upstream's literal "\\n" into newlines; replacing it
+        // here again would break LaTeX such as `\neq`.
         if !ex.trim().is_empty() {
             s.push_str(&format!("Worked example:\n{}\n", clamp_chars(ex.trim(), 1500)));
         }

@@ -1,0 +1,157 @@
+//! `reasonflux solve`: solve one problem with ReasonFlux or a baseline, streaming the run.
+use std::io::Write;
+use std::path::PathBuf;
+
+use rf_planner::{BestOfNConfig, DirectConfig, MctsConfig, ModelRole, PlannerConfig, StrategySpec, run_to_completion};
+
+use crate::backend::{EngineBackend, load_templates};
+use crate::common::ModelArgs;
+
+/// The solving strategies.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StrategyArg {
+    /// Template-guided planning with evaluation and adjustment (the paper's method).
+    Reasonflux,
+    /// One chain-of-thought solution.
+    Direct,
+    /// N sampled solutions, majority vote.
+    BestOfN,
+    /// Step-level Monte Carlo tree search.
+    Mcts,
+}
+
+impl StrategyArg {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Reasonflux => "reasonflux",
+            Self::Direct => "direct",
+            Self::BestOfN => "best-of-n",
+            Self::Mcts => "mcts",
+        }
+    }
+}
+
+/// Strategy and template settings shared by `solve` and `eval`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct StrategyArgs {
+    /// Solving strategy.
+    #[arg(long, value_enum, default_value = "reasonflux")]
+    pub strategy: StrategyArg,
+    /// Template library folder (TOML sources).
+    #[arg(long, default_value = "templates")]
+    pub templates: PathBuf,
+    /// A built template bundle to use instead of the folder.
+    #[arg(long)]
+    pub bundle: Option<PathBuf>,
+    /// A separate navigator model (defaults to the inference model).
+    #[arg(long)]
+    pub navigator: Option<PathBuf>,
+    /// Random seed.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Samples for best-of-n.
+    #[arg(long, default_value_t = 4)]
+    pub n: u32,
+    /// Most new tokens per generation.
+    #[arg(long, default_value_t = 768)]
+    pub max_new_tokens: u32,
+}
+
+impl StrategyArgs {
+    pub fn spec(&self) -> StrategySpec {
+        let cap = |s: &mut rf_planner::SamplingConfig| s.max_new_tokens = s.max_new_tokens.min(self.max_new_tokens);
+        match self.strategy {
+            StrategyArg::Reasonflux => {
+                let mut c = PlannerConfig { seed: self.seed, ..PlannerConfig::default() };
+                cap(&mut c.navigator);
+                cap(&mut c.inference);
+                StrategySpec::ReasonFlux(c)
+            }
+            StrategyArg::Direct => {
+                let mut c = DirectConfig { seed: self.seed, ..DirectConfig::default() };
+                cap(&mut c.sampling);
+                StrategySpec::Direct(c)
+            }
+            StrategyArg::BestOfN => {
+                let mut c = BestOfNConfig { seed: self.seed, n: self.n.max(1), ..BestOfNConfig::default() };
+                cap(&mut c.sampling);
+                StrategySpec::BestOfN(c)
+            }
+            StrategyArg::Mcts => {
+                let mut c = MctsConfig { seed: self.seed, ..MctsConfig::default() };
+                cap(&mut c.step_sampling);
+                cap(&mut c.rollout_sampling);
+                cap(&mut c.eval_sampling);
+                StrategySpec::Mcts(c)
+            }
+        }
+    }
+}
+
+#[derive(clap::Args, Debug)]
+pub struct SolveArgs {
+    /// The problem to solve.
+    pub problem: String,
+    #[command(flatten)]
+    pub model: ModelArgs,
+    #[command(flatten)]
+    pub strategy: StrategyArgs,
+    /// Write the full trace (plan, templates, rounds, evaluations, answer, tokens) as JSON here.
+    #[arg(long)]
+    pub trace: Option<PathBuf>,
+    /// Do not stream model output.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+pub fn run(args: SolveArgs) -> anyhow::Result<()> {
+    if args.problem.trim().is_empty() {
+        anyhow::bail!("the problem text is empty");
+    }
+    let (library, retriever) = load_templates(args.strategy.bundle.as_deref(), &args.strategy.templates)?;
+    let mut inference = args.model.load()?;
+    let mut navigator = match &args.strategy.navigator {
+        Some(path) => Some(ModelArgs { model: path.clone(), tokenizer: None, ..args.model.clone() }.load()?),
+        None => None,
+    };
+    let quiet = args.quiet;
+    let mut last_role = None;
+    let sink: crate::backend::TextSink = Box::new(move |role: ModelRole, text: &str| {
+        if quiet {
+            return;
+        }
+        let mut err = std::io::stderr();
+        if last_role != Some(role) {
+            let _ = write!(err, "\n── {} ──\n", if role == ModelRole::Navigator { "navigator" } else { "inference" });
+            last_role = Some(role);
+        }
+        let _ = err.write_all(text.as_bytes());
+        let _ = err.flush();
+    });
+    let mut backend = EngineBackend {
+        inference: &mut inference,
+        navigator: navigator.as_mut(),
+        library: &library,
+        retriever: &retriever,
+        sink: Some(sink),
+    };
+    let mut machine = args.strategy.spec().start(args.problem.clone());
+    let trace = run_to_completion(&mut machine, &mut backend)?;
+    if let Some(path) = &args.trace {
+        std::fs::write(path, serde_json::to_string_pretty(&trace)?)?;
+    }
+    let t = &trace.totals;
+    eprintln!(
+        "\n[{}: {} interplay rounds, {} reasoning steps, {} trajectories, {} generations, {} retrievals, {} prompt + {} generated tokens]",
+        args.strategy.strategy.name(),
+        t.interplay_rounds,
+        t.reasoning_steps,
+        t.trajectories,
+        t.generations,
+        t.retrievals,
+        t.prompt_tokens,
+        t.generated_tokens
+    );
+    println!("Answer: {}", trace.answer.as_deref().unwrap_or("(none)"));
+    Ok(())
+}

@@ -1,0 +1,48 @@
+//! `reasonflux`: the native command line of ReasonFlux Web.
+mod backend;
+mod cmd_bench;
+mod cmd_eval;
+mod cmd_generate;
+mod cmd_grade;
+mod cmd_solve;
+mod cmd_templates;
+mod common;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(name = "reasonflux", version, about = "Local math reasoning with thought templates")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Solve a math problem with ReasonFlux (or a baseline strategy), streaming the run.
+    Solve(cmd_solve::SolveArgs),
+    /// Evaluate a strategy on a benchmark (resumable JSONL, summary table, cost plot).
+    Eval(cmd_eval::EvalArgs),
+    /// Stream a completion from a local model (GGUF file or HF folder).
+    Generate(cmd_generate::GenerateArgs),
+    /// Measure prefill and decode tokens/s and peak memory.
+    Bench(cmd_bench::BenchArgs),
+    /// Build, search and inspect the thought-template library.
+    Templates {
+        #[command(subcommand)]
+        command: cmd_templates::TemplatesCommand,
+    },
+    /// Decide whether two final answers are mathematically equivalent.
+    Grade(cmd_grade::GradeArgs),
+}
+
+fn main() -> anyhow::Result<()> {
+    match Cli::parse().command {
+        Command::Solve(args) => cmd_solve::run(args),
+        Command::Eval(args) => cmd_eval::run(args),
+        Command::Generate(args) => cmd_generate::run(args),
+        Command::Bench(args) => cmd_bench::run(args),
+        Command::Templates { command } => cmd_templates::run(command),
+        Command::Grade(args) => cmd_grade::run(args),
+    }
+}

@@ -1,0 +1,85 @@
+//! The `reasonflux` binary end to end: the ReasonFlux loop on the real SmolLM2 (CPU),
+//! grading, template search, and clear errors for bad input.
+use std::path::PathBuf;
+use std::process::Command;
+
+fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn reasonflux() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_reasonflux"));
+    cmd.current_dir(repo_root());
+    cmd
+}
+
+fn smollm2() -> Option<PathBuf> {
+    let path = repo_root().join("assets/SmolLM2-135M-Instruct.Q4_1.gguf");
+    if path.exists() {
+        return Some(path);
+    }
+    assert!(std::env::var("RF_REQUIRE_ASSETS").as_deref() != Ok("1"), "SmolLM2 is missing: run scripts/fetch-assets.sh");
+    eprintln!("skipping: SmolLM2 is missing (run scripts/fetch-assets.sh)");
+    None
+}
+
+#[test]
+fn reasonflux_loop_on_smollm2_finishes_within_its_round_cap_with_a_well_formed_trace() {
+    let Some(model) = smollm2() else { return };
+    let trace_path = std::env::temp_dir().join(format!("rf-e2e-trace-{}.json", std::process::id()));
+    let out = reasonflux()
+        .args(["solve", "--quiet", "--max-new-tokens", "48", "--seed", "3", "--model"])
+        .arg(&model)
+        .arg("--trace")
+        .arg(&trace_path)
+        .arg("What is the remainder when 2^10 is divided by 7?")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "solve failed: {stderr}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Answer:"));
+    let trace: serde_json::Value = serde_json::from_slice(&std::fs::read(&trace_path).unwrap()).unwrap();
+    std::fs::remove_file(&trace_path).ok();
+    let cap = rf_planner::PlannerConfig::default().max_rounds as u64;
+    let rounds = trace["totals"]["interplay_rounds"].as_u64().expect("rounds recorded");
+    assert!(rounds <= cap, "{rounds} rounds exceed the cap {cap}");
+    assert_eq!(trace["strategy"], "reasonflux");
+    assert_eq!(trace["finished"], true);
+    assert!(trace["totals"]["generations"].as_u64().unwrap() >= 1);
+    assert!(trace["totals"]["generated_tokens"].as_u64().unwrap() >= 1);
+    assert!(trace["exchanges"].as_array().is_some_and(|e| !e.is_empty()));
+    assert!(trace["final_text"].is_string(), "the run must end with a final text");
+    // Either the navigator's plan was used (templates retrieved) or the run fell back to direct.
+    let fell_back = trace["flags"]["direct_fallback"].as_bool().unwrap_or(false);
+    assert!(fell_back || trace["totals"]["retrievals"].as_u64().unwrap() >= 1, "trace: {trace}");
+}
+
+#[test]
+fn grade_reports_equivalence_and_difference() {
+    let same = reasonflux().args(["grade", "\\dfrac{1}{2}", "0.5"]).output().unwrap();
+    assert!(same.status.success());
+    assert!(String::from_utf8_lossy(&same.stdout).contains("EQUIVALENT"));
+    let different = reasonflux().args(["grade", "(1,2]", "[1,2]"]).output().unwrap();
+    assert!(!different.status.success());
+    assert!(String::from_utf8_lossy(&different.stdout).contains("NOT EQUIVALENT"));
+}
+
+#[test]
+fn template_search_finds_the_crt_template() {
+    let out = reasonflux().args(["templates", "search", "chinese remainder theorem congruences", "-k", "3"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout).to_lowercase();
+    assert!(text.contains("chinese remainder"), "{text}");
+}
+
+#[test]
+fn corrupt_model_file_gives_a_clear_error_not_a_panic() {
+    let path = std::env::temp_dir().join(format!("rf-corrupt-{}.gguf", std::process::id()));
+    std::fs::write(&path, b"GGUF\x03\x00\x00\x00garbage").unwrap();
+    let out = reasonflux().args(["generate", "-p", "hi", "--model"]).arg(&path).output().unwrap();
+    std::fs::remove_file(&path).ok();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("malformed GGUF file"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}

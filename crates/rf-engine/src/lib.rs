@@ -1,0 +1,34 @@
+//! # rf-engine
+//!
+//! Runs small Qwen2 and Llama checkpoints on burn, natively (CPU or wgpu) and in the browser.
+//!
+//! - [`ModelConfig`] mirrors HF `config.json` or is read from GGUF metadata.
+//! - Weights come from a [`WeightSource`]: [`GgufWeights`] (dequantised at load by [`gguf`]) or
+//!   [`SafetensorsWeights`] (single file or shards; f32, f16, bf16), both read under HF names.
+//! - [`Transformer`] is the decoder with its KV cache; [`TextTokenizer`] maps text to ids.
+//! - [`LocalModel`] bundles the three; [`generate()`] runs sampling, stop conditions, streaming
+//!   and cancellation on top.
+//!
+//! Every failure on the load and generation paths is an [`EngineError`].
+pub mod config;
+pub mod error;
+pub mod generate;
+pub mod gguf;
+mod load;
+pub mod model;
+pub mod tokenizer;
+pub mod weights;
+
+pub use config::{Architecture, ModelConfig};
+pub use error::{EngineError, Result};
+pub use generate::{DecodeSession, FinishReason, Generation, GenerationConfig, SamplingConfig, Step, TokenEvent, generate};
+pub use gguf::GgufFile;
+pub use load::{DeviceChoice, LocalModel, ModelFiles};
+#[cfg(not(target_arch = "wasm32"))]
+pub use load::init_device;
+pub use model::Transformer;
+pub use tokenizer::{ChatMessage, TextTokenizer, format_chatml};
+pub use weights::{GgufWeights, HostTensor, SafetensorsWeights, WeightSource};
+
+/// The burn device type, re-exported so callers need not depend on burn directly.
+pub use burn::tensor::Device;

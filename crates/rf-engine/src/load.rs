@@ -1,0 +1,158 @@
+//! Putting a model together: device choice, weights, config and tokenizer, from files or bytes.
+use std::ops::ControlFlow;
+
+use burn::tensor::Device;
+
+use crate::config::ModelConfig;
+use crate::error::{EngineError, Result};
+use crate::generate::{Generation, GenerationConfig, TokenEvent, generate};
+use crate::gguf::GgufFile;
+use crate::model::Transformer;
+use crate::tokenizer::{ChatMessage, TextTokenizer, format_chatml};
+use crate::weights::{GgufWeights, SafetensorsWeights};
+
+/// Where the model runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeviceChoice {
+    /// burn's pure-Rust CPU backend (flex); also the browser fallback.
+    Cpu,
+    /// wgpu: Vulkan/Metal natively, WebGPU in the browser.
+    Wgpu,
+}
+
+/// Creates the burn device; a missing GPU adapter is an error, not a panic.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn init_device(choice: DeviceChoice) -> Result<Device> {
+    match choice {
+        DeviceChoice::Cpu => Ok(Device::flex()),
+        DeviceChoice::Wgpu => {
+            #[cfg(target_os = "linux")]
+            let options = Device::wgpu_options().graphics_api(burn::tensor::wgpu::WgpuBackend::Vulkan);
+            #[cfg(not(target_os = "linux"))]
+            let options = Device::wgpu_options();
+            options.init().map_err(|e| EngineError::Device(format!("no usable wgpu adapter: {e}")))
+        }
+    }
+}
+
+/// The files of a model in memory: what the browser hands over, and what [`LocalModel::load_path`] reads.
+pub enum ModelFiles {
+    /// A GGUF file; the tokenizer comes from its metadata unless a tokenizer.json is given.
+    Gguf { gguf: Vec<u8>, tokenizer_json: Option<Vec<u8>> },
+    /// An HF checkpoint: config.json text, one or more safetensors shards, tokenizer.json.
+    HuggingFace { config_json: String, shards: Vec<Vec<u8>>, tokenizer_json: Vec<u8> },
+}
+
+/// A model ready to generate: weights on a device plus its tokenizer.
+pub struct LocalModel {
+    pub model: Transformer,
+    pub tokenizer: TextTokenizer,
+}
+
+impl LocalModel {
+    /// Loads from in-memory files; `context_len` bounds prompt plus generated tokens.
+    pub fn from_files(files: ModelFiles, device: &Device, context_len: usize) -> Result<Self> {
+        match files {
+            ModelFiles::Gguf { gguf, tokenizer_json } => {
+                let file = GgufFile::parse(gguf)?;
+                let config = ModelConfig::from_gguf(&file)?;
+                let tokenizer = match tokenizer_json {
+                    Some(json) => TextTokenizer::from_json_bytes(&json)?,
+                    None => TextTokenizer::from_gguf(&file)?,
+                };
+                let weights = GgufWeights::new(file, &config);
+                let model = Transformer::load(&config, &weights, context_len, device)?;
+                Ok(Self { model, tokenizer })
+            }
+            ModelFiles::HuggingFace { config_json, shards, tokenizer_json } => {
+                let config = ModelConfig::from_hf_json(&config_json)?;
+                let weights = SafetensorsWeights::from_shards(shards)?;
+                let model = Transformer::load(&config, &weights, context_len, device)?;
+                Ok(Self { model, tokenizer: TextTokenizer::from_json_bytes(&tokenizer_json)? })
+            }
+        }
+    }
+
+    /// Loads a `.gguf` file or an HF folder (config.json, model.safetensors or
+    /// model.safetensors.index.json with shards, tokenizer.json). `tokenizer` overrides the
+    /// tokenizer file.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn load_path(
+        path: &std::path::Path,
+        tokenizer: Option<&std::path::Path>,
+        device: &Device,
+        context_len: usize,
+    ) -> Result<Self> {
+        let read = |p: &std::path::Path| {
+            std::fs::read(p).map_err(|source| EngineError::Io { path: p.display().to_string(), source })
+        };
+        let tokenizer_json = tokenizer.map(read).transpose()?;
+        let files = if path.is_dir() {
+            let config_json = String::from_utf8(read(&path.join("config.json"))?)
+                .map_err(|_| EngineError::Config("config.json is not UTF-8".into()))?;
+            let index = path.join("model.safetensors.index.json");
+            let shards = if index.exists() {
+                let index_json = String::from_utf8(read(&index)?)
+                    .map_err(|_| EngineError::Safetensors("index.json is not UTF-8".into()))?;
+                SafetensorsWeights::shard_files(&index_json)?
+                    .iter()
+                    .map(|f| read(&path.join(f)))
+                    .collect::<Result<Vec<_>>>()?
+            } else {
+                vec![read(&path.join("model.safetensors"))?]
+            };
+            let tokenizer_json = match tokenizer_json {
+                Some(t) => t,
+                None => read(&path.join("tokenizer.json"))?,
+            };
+            ModelFiles::HuggingFace { config_json, shards, tokenizer_json }
+        } else {
+            ModelFiles::Gguf { gguf: read(path)?, tokenizer_json }
+        };
+        Self::from_files(files, device, context_len)
+    }
+
+    /// Token ids that end a turn: the config's EOS plus ChatML's `<|im_end|>` and `<|endoftext|>`.
+    pub fn stop_tokens(&self) -> Vec<u32> {
+        let mut ids = self.model.config().eos_ids();
+        for t in ["<|im_end|>", "<|endoftext|>"] {
+            if let Some(id) = self.tokenizer.token_id(t) {
+                ids.push(id);
+            }
+        }
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    }
+
+    /// Tokenises a ChatML conversation ending with the assistant header.
+    pub fn chat_prompt(&self, messages: &[ChatMessage]) -> Result<Vec<u32>> {
+        self.tokenizer.encode(&format_chatml(messages))
+    }
+
+    /// Generates from raw prompt text; the model's stop tokens are added to `cfg`'s.
+    pub fn generate_text(
+        &mut self,
+        prompt: &str,
+        cfg: &GenerationConfig,
+        on_token: impl FnMut(&TokenEvent) -> ControlFlow<()>,
+    ) -> Result<Generation> {
+        if prompt.is_empty() {
+            return Err(EngineError::EmptyPrompt);
+        }
+        let ids = self.tokenizer.encode(prompt)?;
+        self.generate_ids(&ids, cfg, on_token)
+    }
+
+    /// Generates from token ids; the model's stop tokens are added to `cfg`'s.
+    pub fn generate_ids(
+        &mut self,
+        ids: &[u32],
+        cfg: &GenerationConfig,
+        on_token: impl FnMut(&TokenEvent) -> ControlFlow<()>,
+    ) -> Result<Generation> {
+        let mut cfg = cfg.clone();
+        cfg.stop_tokens.extend(self.stop_tokens());
+        generate(&mut self.model, &self.tokenizer, ids, &cfg, on_token)
+    }
+}

@@ -1,0 +1,210 @@
+//! Weight sources: GGUF files and HF safetensors (single or sharded), read tensor by tensor
+//! under HF tensor names and converted to f32 on the host.
+use std::collections::BTreeMap;
+
+use safetensors::{Dtype, SafeTensors};
+
+use crate::config::{Architecture, ModelConfig};
+use crate::error::{EngineError, Result};
+use crate::gguf::GgufFile;
+
+/// A dense f32 tensor on the host, row-major.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HostTensor {
+    pub shape: Vec<usize>,
+    pub data: Vec<f32>,
+}
+
+/// Something that yields checkpoint tensors by their HF name.
+pub trait WeightSource {
+    /// Reads and converts one tensor.
+    fn tensor(&self, hf_name: &str) -> Result<HostTensor>;
+    /// Whether the checkpoint has a tensor of that HF name.
+    fn contains(&self, hf_name: &str) -> bool;
+}
+
+/// Safetensors files held in memory (one per shard).
+pub struct SafetensorsWeights {
+    shards: Vec<Vec<u8>>,
+    /// HF tensor name → index of the shard holding it.
+    index: BTreeMap<String, usize>,
+}
+
+impl SafetensorsWeights {
+    /// Checks each shard's header and indexes its tensors.
+    pub fn from_shards(shards: Vec<Vec<u8>>) -> Result<Self> {
+        let mut index = BTreeMap::new();
+        for (i, bytes) in shards.iter().enumerate() {
+            let st = SafeTensors::deserialize(bytes).map_err(|e| EngineError::Safetensors(e.to_string()))?;
+            for name in st.names() {
+                index.insert(name.to_string(), i);
+            }
+        }
+        Ok(Self { shards, index })
+    }
+
+    /// File names of the shards listed by a `model.safetensors.index.json`, in a stable order.
+    pub fn shard_files(index_json: &str) -> Result<Vec<String>> {
+        let value: serde_json::Value = serde_json::from_str(index_json)
+            .map_err(|e| EngineError::Safetensors(format!("index.json: {e}")))?;
+        let map = value
+            .get("weight_map")
+            .and_then(|m| m.as_object())
+            .ok_or_else(|| EngineError::Safetensors("index.json has no weight_map".into()))?;
+        let mut files: Vec<String> = map.values().filter_map(|v| v.as_str().map(str::to_string)).collect();
+        files.sort();
+        files.dedup();
+        if files.iter().any(|f| f.contains('/') || f.contains("..")) {
+            return Err(EngineError::Safetensors("index.json names a shard outside the model folder".into()));
+        }
+        Ok(files)
+    }
+}
+
+impl WeightSource for SafetensorsWeights {
+    fn contains(&self, hf_name: &str) -> bool {
+        self.index.contains_key(hf_name)
+    }
+
+    fn tensor(&self, hf_name: &str) -> Result<HostTensor> {
+        let shard = *self
+            .index
+            .get(hf_name)
+            .ok_or_else(|| EngineError::MissingWeight(hf_name.to_string()))?;
+        let st = SafeTensors::deserialize(&self.shards[shard])
+            .map_err(|e| EngineError::Safetensors(e.to_string()))?;
+        let view = st.tensor(hf_name).map_err(|e| EngineError::Safetensors(e.to_string()))?;
+        let raw = view.data();
+        let data = match view.dtype() {
+            Dtype::F32 => raw.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect(),
+            Dtype::F16 => raw.chunks_exact(2).map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32()).collect(),
+            Dtype::BF16 => raw.chunks_exact(2).map(|c| half::bf16::from_le_bytes([c[0], c[1]]).to_f32()).collect(),
+            other => {
+                return Err(EngineError::UnsupportedDtype { name: hf_name.to_string(), dtype: format!("{other:?}") });
+            }
+        };
+        Ok(HostTensor { shape: view.shape().to_vec(), data })
+    }
+}
+
+/// A GGUF file read under HF names.
+pub struct GgufWeights {
+    file: GgufFile,
+    architecture: Architecture,
+    heads: usize,
+    kv_heads: usize,
+}
+
+impl GgufWeights {
+    pub fn new(file: GgufFile, config: &ModelConfig) -> Self {
+        Self { file, architecture: config.architecture, heads: config.num_attention_heads, kv_heads: config.kv_heads() }
+    }
+
+    /// The parsed file (metadata, tokenizer).
+    pub fn file(&self) -> &GgufFile {
+        &self.file
+    }
+}
+
+/// Maps an HF tensor name to its llama.cpp GGUF name.
+fn gguf_name(hf_name: &str) -> Option<String> {
+    let simple = match hf_name {
+        "model.embed_tokens.weight" => Some("token_embd.weight"),
+        "model.norm.weight" => Some("output_norm.weight"),
+        "lm_head.weight" => Some("output.weight"),
+        _ => None,
+    };
+    if let Some(name) = simple {
+        return Some(name.to_string());
+    }
+    let rest = hf_name.strip_prefix("model.layers.")?;
+    let (layer, tail) = rest.split_once('.')?;
+    let layer: usize = layer.parse().ok()?;
+    let (module, suffix) = tail.rsplit_once('.')?;
+    let gguf_module = match module {
+        "self_attn.q_proj" => "attn_q",
+        "self_attn.k_proj" => "attn_k",
+        "self_attn.v_proj" => "attn_v",
+        "self_attn.o_proj" => "attn_output",
+        "mlp.gate_proj" => "ffn_gate",
+        "mlp.up_proj" => "ffn_up",
+        "mlp.down_proj" => "ffn_down",
+        "input_layernorm" => "attn_norm",
+        "post_attention_layernorm" => "ffn_norm",
+        _ => return None,
+    };
+    Some(format!("blk.{layer}.{gguf_module}.{suffix}"))
+}
+
+/// Undoes llama.cpp's interleaving of Q/K rows for `llama` GGUFs, giving HF's rotate-half layout.
+///
+/// llama.cpp stores row `2*i + p` of each head where HF has row `p*half + i`.
+fn unpermute_rows(t: HostTensor, heads: usize) -> Result<HostTensor> {
+    let rows = t.shape[0];
+    let cols: usize = t.shape[1..].iter().product();
+    if heads == 0 || rows % (2 * heads) != 0 {
+        return Err(EngineError::ShapeMismatch {
+            name: "q/k projection".into(),
+            expected: vec![heads * 2, cols],
+            actual: t.shape.clone(),
+        });
+    }
+    let head_dim = rows / heads;
+    let half = head_dim / 2;
+    let mut out = vec![0f32; t.data.len()];
+    for h in 0..heads {
+        for i in 0..half {
+            for p in 0..2 {
+                let src = (h * head_dim + 2 * i + p) * cols;
+                let dst = (h * head_dim + p * half + i) * cols;
+                out[dst..dst + cols].copy_from_slice(&t.data[src..src + cols]);
+            }
+        }
+    }
+    Ok(HostTensor { shape: t.shape, data: out })
+}
+
+impl WeightSource for GgufWeights {
+    fn contains(&self, hf_name: &str) -> bool {
+        gguf_name(hf_name).is_some_and(|n| self.file.has_tensor(&n))
+    }
+
+    fn tensor(&self, hf_name: &str) -> Result<HostTensor> {
+        let name = gguf_name(hf_name).ok_or_else(|| EngineError::MissingWeight(hf_name.to_string()))?;
+        let t = self.file.tensor_f32(&name).map_err(|e| match e {
+            EngineError::MissingWeight(_) => EngineError::MissingWeight(format!("{hf_name} (GGUF tensor '{name}')")),
+            other => other,
+        })?;
+        if self.architecture == Architecture::Llama {
+            if hf_name.ends_with("self_attn.q_proj.weight") || hf_name.ends_with("self_attn.q_proj.bias") {
+                return unpermute_rows(t, self.heads);
+            }
+            if hf_name.ends_with("self_attn.k_proj.weight") || hf_name.ends_with("self_attn.k_proj.bias") {
+                return unpermute_rows(t, self.kv_heads);
+            }
+        }
+        Ok(t)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hf_names_map_to_llama_cpp_names() {
+        assert_eq!(gguf_name("model.layers.3.self_attn.o_proj.weight").as_deref(), Some("blk.3.attn_output.weight"));
+        assert_eq!(gguf_name("model.layers.0.self_attn.q_proj.bias").as_deref(), Some("blk.0.attn_q.bias"));
+        assert_eq!(gguf_name("model.layers.11.post_attention_layernorm.weight").as_deref(), Some("blk.11.ffn_norm.weight"));
+        assert_eq!(gguf_name("lm_head.weight").as_deref(), Some("output.weight"));
+        assert_eq!(gguf_name("model.layers.x.mlp.up_proj.weight"), None);
+    }
+
+    #[test]
+    fn unpermute_inverts_the_llama_cpp_permutation() {
+        // One head of dim 4, one column: HF rows [a0, a1, b0, b1] are stored as [a0, b0, a1, b1].
+        let stored = HostTensor { shape: vec![4, 1], data: vec![0.0, 2.0, 1.0, 3.0] };
+        let hf = unpermute_rows(stored, 1).unwrap();
+        assert_eq!(hf.data, vec![0.0, 1.0, 2.0, 3.0]);
+    }
+}

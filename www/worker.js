@@ -1,0 +1,248 @@
+// The engine's Web Worker: owns the wasm module, the model, the template bundle and the
+// planner loop. The page talks to it with messages (see client.js):
+//
+//   page -> worker  {id, type: 'init' | 'load' | 'templates' | 'solve' | 'generate' | 'cancel'
+//                    | 'abort-download' | 'cache', ...}
+//   worker -> page  {id, type: 'result', value} | {id, type: 'error', error: {kind, message}}
+//                   | events {id, type: 'progress' | 'token' | 'action' | 'retrieved' | 'trace'
+//                   | 'generation' | 'crash', ...}
+import init, { Engine, Templates, Planner, capabilities, version, extractAnswer } from './pkg/rf_wasm.js';
+import { downloadFiles, hasCached, deleteCached, listCached, clearCache } from './cache.js';
+
+let engine = null;
+let templates = null;
+let ready = null;
+let solveCancelled = false;
+const downloads = new Map(); // request id -> AbortController
+
+const post = (msg) => self.postMessage(msg);
+
+function toError(e) {
+  if (e && typeof e === 'object' && typeof e.kind === 'string') return { kind: e.kind, message: String(e.message ?? '') };
+  if (e instanceof WebAssembly.RuntimeError) return { kind: 'panic', message: `the engine crashed: ${e.message}` };
+  return { kind: 'internal', message: String(e?.message ?? e) };
+}
+
+// A panic inside the wasm module (for example wgpu reporting a lost device) reaches us here;
+// the module is unusable afterwards, so the page restarts the worker.
+globalThis.__rfOnPanic = (error) => post({ type: 'crash', error });
+
+async function ensureInit() {
+  if (!ready) {
+    ready = init().then(() => { engine = new Engine(); });
+  }
+  return ready;
+}
+
+async function handleInit(msg) {
+  await ensureInit();
+  const caps = await capabilities();
+  const device = await engine.initDevice(msg.backend || 'auto');
+  return { version: version(), caps, device };
+}
+
+function modelFiles(model) {
+  // {kind: 'gguf', url, tokenizerUrl?, sha256?} | {kind: 'hf', baseUrl, shards?: [names]}
+  if (model.kind === 'gguf') {
+    const files = [{ url: model.url, sha256: model.sha256, name: model.name }];
+    if (model.tokenizerUrl) files.push({ url: model.tokenizerUrl, name: 'tokenizer.json' });
+    return files;
+  }
+  if (model.kind === 'hf') {
+    const base = model.baseUrl.replace(/\/+$/, '');
+    const shards = model.shards?.length ? model.shards : ['model.safetensors'];
+    return [
+      { url: `${base}/config.json`, name: 'config.json' },
+      { url: `${base}/tokenizer.json`, name: 'tokenizer.json' },
+      ...shards.map((s) => ({ url: `${base}/${s}`, name: s })),
+    ];
+  }
+  throw { kind: 'invalid_argument', message: `unknown model kind ${model.kind}` };
+}
+
+/** An HF repository URL (https://huggingface.co/org/name) becomes a resolve/main base URL. */
+export function normaliseModelUrl(url) {
+  const m = /^https:\/\/huggingface\.co\/([^/]+\/[^/]+)\/?$/.exec(url);
+  return m ? `https://huggingface.co/${m[1]}/resolve/main` : url;
+}
+
+async function shardNames(baseUrl, signal) {
+  const r = await fetch(`${baseUrl}/model.safetensors.index.json`, { signal }).catch(() => null);
+  if (!r || !r.ok) return ['model.safetensors'];
+  const index = await r.json();
+  return [...new Set(Object.values(index.weight_map || {}))].sort();
+}
+
+async function handleLoad(msg) {
+  await ensureInit();
+  const model = msg.model;
+  const context = msg.contextLen || 2048;
+  let bytes;
+  if (model.kind === 'files') {
+    // User-picked File objects: a .gguf (+ optional tokenizer.json), or config.json +
+    // *.safetensors + tokenizer.json.
+    const files = model.files;
+    const total = files.reduce((a, f) => a + f.size, 0);
+    let loaded = 0;
+    const read = [];
+    for (const [i, f] of files.entries()) {
+      read.push({ name: f.name, bytes: new Uint8Array(await f.arrayBuffer()) });
+      loaded += f.size;
+      post({ id: msg.id, type: 'progress', progress: { file: f.name, index: i, count: files.length, loaded: f.size, total: f.size, totalLoaded: loaded, totalBytes: total, fraction: total ? loaded / total : 1, text: `Reading local files ${i + 1}/${files.length}: ${Math.round(loaded / 1e6)} MB` } });
+    }
+    const gguf = read.find((f) => /\.gguf$/i.test(f.name));
+    const tok = read.find((f) => /tokenizer\.json$/i.test(f.name));
+    post({ id: msg.id, type: 'progress', progress: { text: 'Building the model…', fraction: 1 } });
+    if (gguf) return engine.loadGguf(gguf.bytes, tok?.bytes ?? null, context);
+    const config = read.find((f) => /config\.json$/i.test(f.name) && !/tokenizer/i.test(f.name));
+    const shards = read.filter((f) => /\.safetensors$/i.test(f.name)).sort((a, b) => a.name.localeCompare(b.name));
+    if (!config || !shards.length || !tok) {
+      throw { kind: 'invalid_argument', message: 'pick a .gguf file (optionally with tokenizer.json), or config.json + *.safetensors + tokenizer.json' };
+    }
+    return engine.loadHf(new TextDecoder().decode(config.bytes), shards.map((s) => s.bytes), tok.bytes, context);
+  }
+  const controller = new AbortController();
+  downloads.set(msg.id, controller);
+  try {
+    if (model.kind === 'url') {
+      const url = normaliseModelUrl(model.url);
+      if (/\.gguf(\?|$)/i.test(url)) Object.assign(model, { kind: 'gguf', url });
+      else Object.assign(model, { kind: 'hf', baseUrl: url });
+    }
+    if (model.kind === 'hf' && !model.shards) model.shards = await shardNames(model.baseUrl.replace(/\/+$/, ''), controller.signal);
+    const files = modelFiles(model);
+    bytes = await downloadFiles(files, {
+      signal: controller.signal,
+      onProgress: (p) => post({ id: msg.id, type: 'progress', progress: p }),
+    });
+  } finally {
+    downloads.delete(msg.id);
+  }
+  post({ id: msg.id, type: 'progress', progress: { text: 'Building the model and compiling kernels…', fraction: 1 } });
+  if (model.kind === 'gguf') return engine.loadGguf(bytes[0], bytes[1] ?? null, context);
+  const [config, tokenizer, ...shards] = bytes;
+  return engine.loadHf(new TextDecoder().decode(config), shards, tokenizer, context);
+}
+
+async function handleTemplates(msg) {
+  await ensureInit();
+  const [bytes] = await downloadFiles([{ url: msg.url, name: 'templates.rfb' }], {
+    useCache: false, label: 'Fetching templates',
+    onProgress: (p) => post({ id: msg.id, type: 'progress', progress: p }),
+  });
+  templates = Templates.load(bytes);
+  return { size: templates.size, version: templates.version };
+}
+
+async function handleGenerate(msg) {
+  await ensureInit();
+  return engine.generate(msg.input, msg.options ?? {}, (t) => post({ id: msg.id, type: 'token', token: t }));
+}
+
+/**
+ * Drives a strategy to the end: the planner says what it needs, the engine and the template
+ * bundle answer. `caps` bounds tokens per generation (the browser CPU path is slow);
+ * `navigatorScript` (tests, demos) answers navigator requests from a list before the model.
+ */
+async function handleSolve(msg) {
+  await ensureInit();
+  if (!engine.loaded) throw { kind: 'not_loaded', message: 'load a model first' };
+  solveCancelled = false;
+  const planner = Planner.start(msg.strategy ?? 'reasonflux', msg.problem);
+  const script = [...(msg.navigatorScript ?? [])];
+  const stats = { generations: 0, tokens: 0, decodeMs: 0, ttftMs: null, tokensPerS: null, prefillTokensPerS: null };
+  const limit = planner.maxActions() + 1;
+  for (let i = 0; i < limit; i++) {
+    const action = planner.nextAction();
+    if (action.type === 'done') {
+      const trace = planner.traceObject();
+      post({ id: msg.id, type: 'trace', trace });
+      return { cancelled: false, answer: action.answer ?? null, finalText: action.final_text, totals: action.totals, trace, stats };
+    }
+    if (solveCancelled) break;
+    post({ id: msg.id, type: 'action', action: summarise(action) });
+    if (action.type === 'retrieve') {
+      const cards = templates ? planner.answerRetrieve(templates) : (planner.feed({ type: 'failed', request_id: action.request_id, error: 'no template bundle loaded' }), []);
+      post({ id: msg.id, type: 'retrieved', requestId: action.request_id, query: action.query, cards: cards.map((c) => ({ id: c.id, name: c.name, tags: c.tags })) });
+    } else {
+      if (action.role === 'navigator' && script.length) {
+        const text = script.shift();
+        post({ id: msg.id, type: 'token', requestId: action.request_id, role: action.role, token: { text, index: 0, scripted: true } });
+        planner.feed({ type: 'generated', request_id: action.request_id, text, tokens_in: 0, tokens_out: 0 });
+      } else {
+        let r;
+        try {
+          r = await engine.generate(action, { max_new_tokens_cap: msg.caps?.[action.role] ?? msg.caps?.max_new_tokens ?? undefined },
+            (t) => post({ id: msg.id, type: 'token', requestId: action.request_id, role: action.role, token: t }));
+        } catch (e) {
+          const err = toError(e);
+          if (['device_lost', 'panic', 'not_loaded', 'busy'].includes(err.kind)) throw err;
+          planner.feed({ type: 'failed', request_id: action.request_id, error: `${err.kind}: ${err.message}` });
+          post({ id: msg.id, type: 'generation', requestId: action.request_id, role: action.role, error: err });
+          continue;
+        }
+        stats.generations++;
+        stats.tokens += r.tokens_out;
+        stats.ttftMs ??= r.ttft_ms;
+        if (r.tokens_per_s > 0) stats.tokensPerS = r.tokens_per_s;
+        stats.prefillTokensPerS = r.prefill_tokens_per_s;
+        post({ id: msg.id, type: 'generation', requestId: action.request_id, role: action.role, result: { ...r, text: undefined } });
+        if (r.finish_reason === 'cancelled' || solveCancelled) { solveCancelled = true; break; }
+        planner.feed({ type: 'generated', request_id: action.request_id, text: r.text, tokens_in: r.prompt_tokens, tokens_out: r.tokens_out });
+      }
+    }
+    post({ id: msg.id, type: 'trace', trace: planner.traceObject() });
+  }
+  const trace = planner.traceObject();
+  post({ id: msg.id, type: 'trace', trace });
+  return { cancelled: true, answer: trace.answer ?? null, finalText: trace.final_text ?? null, trace, stats, state: planner.save() };
+}
+
+function summarise(action) {
+  if (action.type === 'generate') return { type: 'generate', request_id: action.request_id, role: action.role, max_new_tokens: action.sampling.max_new_tokens };
+  return action;
+}
+
+async function handleCache(msg) {
+  switch (msg.op) {
+    case 'has': return hasCached(msg.url);
+    case 'delete': return deleteCached(msg.url);
+    case 'list': return listCached();
+    case 'clear': return clearCache();
+    default: throw { kind: 'invalid_argument', message: `unknown cache op ${msg.op}` };
+  }
+}
+
+const handlers = {
+  init: handleInit,
+  load: handleLoad,
+  templates: handleTemplates,
+  generate: handleGenerate,
+  solve: handleSolve,
+  cache: handleCache,
+  extract: async (msg) => { await ensureInit(); return extractAnswer(msg.text) ?? null; },
+};
+
+self.onmessage = async (event) => {
+  const msg = event.data;
+  if (msg.type === 'cancel') {
+    solveCancelled = true;
+    engine?.cancel();
+    return;
+  }
+  if (msg.type === 'abort-download') {
+    for (const c of downloads.values()) c.abort();
+    return;
+  }
+  const handler = handlers[msg.type];
+  if (!handler) {
+    post({ id: msg.id, type: 'error', error: { kind: 'invalid_argument', message: `unknown message ${msg.type}` } });
+    return;
+  }
+  try {
+    const value = await handler(msg);
+    post({ id: msg.id, type: 'result', value });
+  } catch (e) {
+    post({ id: msg.id, type: 'error', error: toError(e) });
+  }
+};
