@@ -81,7 +81,7 @@ fn prompts_carry_template_query_and_previous_results() {
     assert!(inst1.contains(PROBLEM));
     assert!(inst1.contains("Template: Vieta's formulas"));
     assert!(inst1.contains("Identify the pieces."));
-    assert!(inst1.contains("Example:\nSolve"), "literal \\n in examples becomes a newline");
+    assert!(inst1.contains("r \\neq s"), "LaTeX in worked examples (`\\neq`) reaches the prompt intact");
     let eval1 = backend.user_prompt(2);
     assert!(eval1.contains("Result: r+s=5, rs=6"));
     let inst2 = backend.user_prompt(3);

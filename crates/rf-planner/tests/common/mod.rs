@@ -92,7 +92,7 @@ pub fn card(id: &str, name: &str, tags: &[&str]) -> TemplateCard {
         tags: tags.iter().map(|s| s.to_string()).collect(),
         description: format!("How to use {name}."),
         steps: vec!["Identify the pieces.".into(), "Apply the rule.".into()],
-        example: Some("Example:\\nSolve x^2-5x+6=0. Roots 2 and 3.".into()),
+        example: Some("Example: solve x^2-5x+6=0, so r \\neq s. Roots 2 and 3.".into()),
     }
 }
 
