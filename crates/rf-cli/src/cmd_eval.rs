@@ -38,10 +38,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         rf_eval::load_benchmark_with(&args.bench, &paths, &LoadOptions { limit: args.limit, seed: args.subset_seed })?;
     let (library, retriever) = load_templates(args.strategy.bundle.as_deref(), &args.strategy.templates)?;
     let mut inference = args.model.load()?;
-    let mut navigator = match &args.strategy.navigator {
-        Some(path) => Some(ModelArgs { model: path.clone(), tokenizer: None, ..args.model.clone() }.load()?),
-        None => None,
-    };
+    let mut navigator = args.model.load_navigator(args.strategy.navigator.as_ref())?;
     let spec = args.strategy.spec();
     let strategy = args.strategy.strategy.name();
     std::fs::create_dir_all(&args.out)?;

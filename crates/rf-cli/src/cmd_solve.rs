@@ -110,10 +110,7 @@ pub fn run(args: SolveArgs) -> anyhow::Result<()> {
     }
     let (library, retriever) = load_templates(args.strategy.bundle.as_deref(), &args.strategy.templates)?;
     let mut inference = args.model.load()?;
-    let mut navigator = match &args.strategy.navigator {
-        Some(path) => Some(ModelArgs { model: path.clone(), tokenizer: None, ..args.model.clone() }.load()?),
-        None => None,
-    };
+    let mut navigator = args.model.load_navigator(args.strategy.navigator.as_ref())?;
     let quiet = args.quiet;
     let mut last_role = None;
     let sink: crate::backend::TextSink = Box::new(move |role: ModelRole, text: &str| {

@@ -40,4 +40,9 @@ impl ModelArgs {
         LocalModel::load_path(&self.model, self.tokenizer.as_deref(), &device, self.context_len)
             .with_context(|| format!("loading model {}", self.model.display()))
     }
+
+    /// Loads a separate navigator model on the same device settings, when one is given.
+    pub fn load_navigator(&self, path: Option<&PathBuf>) -> anyhow::Result<Option<LocalModel>> {
+        path.map(|p| ModelArgs { model: p.clone(), tokenizer: None, ..self.clone() }.load()).transpose()
+    }
 }
