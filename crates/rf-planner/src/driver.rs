@@ -126,23 +126,31 @@ where
 {
     let limit = strategy.max_actions();
     for _ in 0..limit {
-        let obs = match strategy.next_action() {
-            Action::Done(_) => return Ok(strategy.trace().clone()),
-            Action::Generate(req) => match backend.generate(&req) {
-                Ok(g) => Observation::Generated {
-                    request_id: req.request_id,
-                    text: g.text,
-                    tokens_in: g.tokens_in,
-                    tokens_out: g.tokens_out,
-                },
-                Err(e) => Observation::Failed { request_id: req.request_id, error: e.0 },
-            },
-            Action::Retrieve(req) => match backend.retrieve(&req.query, req.k) {
-                Ok(templates) => Observation::Retrieved { request_id: req.request_id, templates },
-                Err(e) => Observation::Failed { request_id: req.request_id, error: e.0 },
-            },
-        };
-        strategy.feed(obs)?;
+        match perform(&strategy.next_action(), backend) {
+            None => return Ok(strategy.trace().clone()),
+            Some(obs) => strategy.feed(obs)?,
+        }
     }
     Err(DriveError::ActionLimit { limit })
+}
+
+/// Carries out one action with `backend` and returns the observation to feed back (`None` for
+/// `Done`). Backend errors become [`Observation::Failed`].
+pub fn perform<B: Backend + ?Sized>(action: &Action, backend: &mut B) -> Option<Observation> {
+    Some(match action {
+        Action::Done(_) => return None,
+        Action::Generate(req) => match backend.generate(req) {
+            Ok(g) => Observation::Generated {
+                request_id: req.request_id,
+                text: g.text,
+                tokens_in: g.tokens_in,
+                tokens_out: g.tokens_out,
+            },
+            Err(e) => Observation::Failed { request_id: req.request_id, error: e.0 },
+        },
+        Action::Retrieve(req) => match backend.retrieve(&req.query, req.k) {
+            Ok(templates) => Observation::Retrieved { request_id: req.request_id, templates },
+            Err(e) => Observation::Failed { request_id: req.request_id, error: e.0 },
+        },
+    })
 }

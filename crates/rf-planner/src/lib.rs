@@ -74,7 +74,7 @@ mod trace;
 mod types;
 
 pub use baselines::{BestOfN, BestOfNConfig, Direct, DirectConfig};
-pub use driver::{AnyStrategy, Backend, BackendError, DriveError, Generation, Strategy, StrategySpec, run_to_completion};
+pub use driver::{AnyStrategy, Backend, BackendError, DriveError, Generation, Strategy, StrategySpec, perform, run_to_completion};
 pub use mcts::{Mcts, MctsConfig, MctsValue};
 pub use reasonflux::{Planner, PlannerConfig};
 pub use trace::{

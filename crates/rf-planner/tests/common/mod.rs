@@ -4,7 +4,7 @@
 use std::collections::VecDeque;
 
 use rf_planner::{
-    Action, Backend, BackendError, ChatRole, GenerateRequest, Generation, ModelRole, Observation, Strategy,
+    Backend, BackendError, ChatRole, GenerateRequest, Generation, ModelRole, Strategy,
     TemplateCard,
 };
 
@@ -117,23 +117,10 @@ pub const CONTINUE: &str = r#"{"decision": "continue"}"#;
 /// Drive by hand, returning the number of distinct actions (Done included).
 pub fn drive<S: Strategy + ?Sized>(s: &mut S, backend: &mut Scripted, limit: usize) -> usize {
     for n in 1..=limit {
-        let obs = match s.next_action() {
-            Action::Done(_) => return n,
-            Action::Generate(req) => match backend.generate(&req) {
-                Ok(g) => Observation::Generated {
-                    request_id: req.request_id,
-                    text: g.text,
-                    tokens_in: g.tokens_in,
-                    tokens_out: g.tokens_out,
-                },
-                Err(e) => Observation::Failed { request_id: req.request_id, error: e.0 },
-            },
-            Action::Retrieve(req) => match backend.retrieve(&req.query, req.k) {
-                Ok(templates) => Observation::Retrieved { request_id: req.request_id, templates },
-                Err(e) => Observation::Failed { request_id: req.request_id, error: e.0 },
-            },
-        };
-        s.feed(obs).expect("protocol");
+        match rf_planner::perform(&s.next_action(), backend) {
+            None => return n,
+            Some(obs) => s.feed(obs).expect("protocol"),
+        }
     }
     panic!("no Done within {limit} actions");
 }
