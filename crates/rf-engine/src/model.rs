@@ -2,7 +2,10 @@
 //! (rotate-half layout), grouped-query attention with a KV cache, SwiGLU MLP.
 //!
 //! Field names mirror the HF checkpoint's tensor names (`self_attn.q_proj`, `mlp.gate_proj`, …).
-use burn::module::Param;
+//! [`Transformer`] is a burn [`Module`]: loaded on an autodiff device its weights are trainable
+//! parameters, [`Transformer::forward_sequence`] is the cache-free forward used for training, and
+//! [`Transformer::to_hf_tensors`] reads the weights back under their HF names for checkpoints.
+use burn::module::{Module, Param};
 use burn::nn::{Embedding, Linear, RmsNorm};
 use burn::tensor::activation::{silu, softmax};
 use burn::tensor::{Device, Int, Tensor, TensorData};
@@ -12,6 +15,7 @@ use crate::error::{EngineError, Result};
 use crate::weights::{HostTensor, WeightSource};
 
 /// Precomputed rotary tables for positions `0..max_len`.
+#[derive(Clone, Debug)]
 struct Rope {
     /// `[max_len, head_dim]`, each half repeated (rotate-half convention).
     cos: Tensor<2>,
@@ -56,33 +60,43 @@ impl Rope {
     }
 }
 
+/// Keys and values of the positions seen so far: `[batch, kv_heads, seen, head_dim]` each.
+type KvCache = (Tensor<4>, Tensor<4>);
+
+#[derive(Module, Debug)]
 struct Attention {
     q_proj: Linear,
     k_proj: Linear,
     v_proj: Linear,
     o_proj: Linear,
+    #[module(skip)]
     heads: usize,
+    #[module(skip)]
     kv_heads: usize,
+    #[module(skip)]
     head_dim: usize,
-    /// Keys and values of the positions seen so far: `[batch, kv_heads, seen, head_dim]`.
-    cache: Option<(Tensor<4>, Tensor<4>)>,
+    #[module(skip)]
+    cache: Option<KvCache>,
 }
 
 impl Attention {
+    /// Attends `x` (positions from `start`) over `past` plus itself; returns the output and
+    /// the extended keys/values.
+    ///
     /// # Shapes
     /// - x: `[batch, seq, hidden]` → `[batch, seq, hidden]`
-    fn forward(&mut self, x: Tensor<3>, rope: &Rope, start: usize) -> Tensor<3> {
+    fn forward(&self, x: Tensor<3>, rope: &Rope, start: usize, past: Option<KvCache>) -> (Tensor<3>, KvCache) {
         let [batch, seq, _] = x.dims();
         let (h, kvh, hd) = (self.heads, self.kv_heads, self.head_dim);
         let split = |t: Tensor<3>, n: usize| t.reshape([batch, seq, n, hd]).swap_dims(1, 2);
         let q = rope.apply(split(self.q_proj.forward(x.clone()), h), start);
         let k = rope.apply(split(self.k_proj.forward(x.clone()), kvh), start);
         let v = split(self.v_proj.forward(x), kvh);
-        let (k, v) = match self.cache.take() {
+        let (k, v) = match past {
             Some((ck, cv)) => (Tensor::cat(vec![ck, k], 2), Tensor::cat(vec![cv, v], 2)),
             None => (k, v),
         };
-        self.cache = Some((k.clone(), v.clone()));
+        let cache = (k.clone(), v.clone());
         let seen = k.dims()[2];
         let group = h / kvh;
         // Grouped-query attention without copying K/V: the `group` query heads that share a
@@ -95,7 +109,7 @@ impl Attention {
         }
         let out = softmax(scores, 3).matmul(v);
         let out = out.reshape([batch, h, seq, hd]).swap_dims(1, 2).reshape([batch, seq, h * hd]);
-        self.o_proj.forward(out)
+        (self.o_proj.forward(out), cache)
     }
 }
 
@@ -113,6 +127,7 @@ fn causal_mask(group: usize, seq: usize, start: usize, seen: usize, device: &Dev
     Tensor::from_data(TensorData::new(mask, [group * seq, seen]), device)
 }
 
+#[derive(Module, Debug)]
 struct Mlp {
     gate_proj: Linear,
     up_proj: Linear,
@@ -125,6 +140,7 @@ impl Mlp {
     }
 }
 
+#[derive(Module, Debug)]
 struct DecoderLayer {
     self_attn: Attention,
     mlp: Mlp,
@@ -132,16 +148,34 @@ struct DecoderLayer {
     post_attention_layernorm: RmsNorm,
 }
 
+impl DecoderLayer {
+    /// # Shapes
+    /// - x: `[batch, seq, hidden]` → `[batch, seq, hidden]`
+    fn forward(&self, x: Tensor<3>, rope: &Rope, start: usize, past: Option<KvCache>) -> (Tensor<3>, KvCache) {
+        let (attn, cache) = self.self_attn.forward(self.input_layernorm.forward(x.clone()), rope, start, past);
+        let x = x + attn;
+        let x = x.clone() + self.mlp.forward(self.post_attention_layernorm.forward(x));
+        (x, cache)
+    }
+}
+
 /// A loaded Qwen2/Llama decoder with its KV cache.
+#[derive(Module, Debug)]
 pub struct Transformer {
-    embed_tokens: Embedding,
+    /// `None` when the embeddings are tied: rows are then read from `lm_head`, so training
+    /// updates one shared matrix, as in the HF model.
+    embed_tokens: Option<Embedding>,
     layers: Vec<DecoderLayer>,
     norm: RmsNorm,
     lm_head: Linear,
+    #[module(skip)]
     rope: Rope,
+    #[module(skip)]
     config: ModelConfig,
+    #[module(skip)]
     device: Device,
     /// Number of positions already in the KV cache.
+    #[module(skip)]
     seen: usize,
 }
 
@@ -171,14 +205,8 @@ impl Loader<'_> {
 
     /// A matrix stored as HF `[rows, cols]`, uploaded transposed to burn's `[cols, rows]`.
     fn transposed(&self, t: HostTensor) -> Tensor<2> {
-        let (rows, cols) = (t.shape[0], t.shape[1]);
-        let mut data = vec![0f32; rows * cols];
-        for r in 0..rows {
-            for c in 0..cols {
-                data[c * rows + r] = t.data[r * cols + c];
-            }
-        }
-        Tensor::from_data(TensorData::new(data, [cols, rows]), self.device)
+        let t = transpose(&t);
+        Tensor::from_data(TensorData::new(t.data, [t.shape[0], t.shape[1]]), self.device)
     }
 
     fn linear(&self, prefix: &str, d_in: usize, d_out: usize, bias: bool) -> Result<Linear> {
@@ -200,13 +228,11 @@ impl Transformer {
         let (h, kvh) = (config.num_attention_heads, config.kv_heads());
         let eps = config.rms_norm_eps;
         let embed = ld.host("model.embed_tokens.weight", &[config.vocab_size, d])?;
-        let lm_head = if source.contains("lm_head.weight") && !config.tie_word_embeddings {
-            ld.linear("lm_head", d, config.vocab_size, false)?
+        let (embed_tokens, lm_head) = if source.contains("lm_head.weight") && !config.tie_word_embeddings {
+            let rows = Tensor::from_data(TensorData::new(embed.data, [config.vocab_size, d]), device);
+            (Some(Embedding { weight: Param::from_tensor(rows) }), ld.linear("lm_head", d, config.vocab_size, false)?)
         } else {
-            Linear { weight: Param::from_tensor(ld.transposed(embed.clone())), bias: None }
-        };
-        let embed_tokens = Embedding {
-            weight: Param::from_tensor(Tensor::from_data(TensorData::new(embed.data, [config.vocab_size, d]), device)),
+            (None, Linear { weight: Param::from_tensor(ld.transposed(embed)), bias: None })
         };
         let bias = config.has_qkv_bias();
         let mut layers = Vec::with_capacity(config.num_hidden_layers);
@@ -250,6 +276,11 @@ impl Transformer {
         &self.config
     }
 
+    /// The device the weights live on.
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
     /// Maximum number of positions (prompt plus generated tokens).
     pub fn context_len(&self) -> usize {
         self.rope.max_len
@@ -274,34 +305,108 @@ impl Transformer {
     /// # Shapes
     /// - returns `[ids.len() or 1, vocab_size]`
     pub fn forward(&mut self, ids: &[u32], all_positions: bool) -> Result<Tensor<2>> {
+        let start = self.seen;
+        let mut x = self.embed(ids, start)?;
+        for layer in &mut self.layers {
+            let past = layer.self_attn.cache.take();
+            let (y, cache) = layer.forward(x, &self.rope, start, past);
+            layer.self_attn.cache = Some(cache);
+            x = y;
+        }
+        self.seen += ids.len();
+        let x = if all_positions { x } else { x.narrow(1, ids.len() - 1, 1) };
+        Ok(self.head(x))
+    }
+
+    /// Logits for every position of `ids` as a fresh sequence, without reading or touching the
+    /// KV cache. This is the training forward: on an autodiff device the result is tracked.
+    ///
+    /// # Shapes
+    /// - returns `[ids.len(), vocab_size]`
+    pub fn forward_sequence(&self, ids: &[u32]) -> Result<Tensor<2>> {
+        let mut x = self.embed(ids, 0)?;
+        for layer in &self.layers {
+            x = layer.forward(x, &self.rope, 0, None).0;
+        }
+        Ok(self.head(x))
+    }
+
+    /// Checks `ids` (to be placed from position `start`) and looks up their embeddings.
+    ///
+    /// # Shapes
+    /// - returns `[1, ids.len(), hidden]`
+    fn embed(&self, ids: &[u32], start: usize) -> Result<Tensor<3>> {
         if ids.is_empty() {
             return Err(EngineError::EmptyPrompt);
         }
         if let Some(&id) = ids.iter().find(|&&id| id as usize >= self.config.vocab_size) {
             return Err(EngineError::TokenOutOfRange { id, vocab_size: self.config.vocab_size });
         }
-        if self.seen + ids.len() > self.rope.max_len {
+        if start + ids.len() > self.rope.max_len {
             return Err(EngineError::PromptTooLong {
-                prompt_tokens: self.seen + ids.len(),
+                prompt_tokens: start + ids.len(),
                 max_new_tokens: 0,
                 context_len: self.rope.max_len,
             });
         }
         let seq = ids.len();
         let input: Vec<i32> = ids.iter().map(|&id| id as i32).collect();
-        let input = Tensor::<2, Int>::from_data(TensorData::new(input, [1, seq]), &self.device);
-        let mut x = self.embed_tokens.forward(input);
-        let start = self.seen;
-        for layer in &mut self.layers {
-            let attn = layer.self_attn.forward(layer.input_layernorm.forward(x.clone()), &self.rope, start);
-            x = x + attn;
-            x = x.clone() + layer.mlp.forward(layer.post_attention_layernorm.forward(x));
-        }
-        self.seen += seq;
-        let x = if all_positions { x } else { x.narrow(1, seq - 1, 1) };
+        Ok(match &self.embed_tokens {
+            Some(embedding) => {
+                embedding.forward(Tensor::<2, Int>::from_data(TensorData::new(input, [1, seq]), &self.device))
+            }
+            None => {
+                let cols = Tensor::<1, Int>::from_data(TensorData::new(input, [seq]), &self.device);
+                self.lm_head.weight.val().select(1, cols).transpose().unsqueeze::<3>()
+            }
+        })
+    }
+
+    /// Final norm and LM head.
+    ///
+    /// # Shapes
+    /// - x: `[1, rows, hidden]` → `[rows, vocab_size]`
+    fn head(&self, x: Tensor<3>) -> Tensor<2> {
         let rows = x.dims()[1];
-        let logits = self.lm_head.forward(self.norm.forward(x));
-        Ok(logits.reshape([rows, self.config.vocab_size]))
+        self.lm_head.forward(self.norm.forward(x)).reshape([rows, self.config.vocab_size])
+    }
+
+    /// Every weight under its HF name and in HF layout (`[out, in]` matrices), read back to the
+    /// host; tied models list `model.embed_tokens.weight` only. Used to write checkpoints.
+    pub fn to_hf_tensors(&self) -> Result<Vec<(String, HostTensor)>> {
+        let mut out = Vec::new();
+        fn linear(out: &mut Vec<(String, HostTensor)>, name: String, l: &Linear) -> Result<()> {
+            out.push((format!("{name}.weight"), transpose(&read_host(l.weight.val())?)));
+            if let Some(b) = &l.bias {
+                out.push((format!("{name}.bias"), read_host(b.val())?));
+            }
+            Ok(())
+        }
+        match &self.embed_tokens {
+            Some(e) => {
+                linear(&mut out, "lm_head".into(), &self.lm_head)?;
+                out.push(("model.embed_tokens.weight".into(), read_host(e.weight.val())?));
+            }
+            None => linear(&mut out, "model.embed_tokens".into(), &self.lm_head)?,
+        }
+        for (i, layer) in self.layers.iter().enumerate() {
+            let p = format!("model.layers.{i}");
+            let a = &layer.self_attn;
+            for (n, l) in [("q_proj", &a.q_proj), ("k_proj", &a.k_proj), ("v_proj", &a.v_proj), ("o_proj", &a.o_proj)] {
+                linear(&mut out, format!("{p}.self_attn.{n}"), l)?;
+            }
+            let m = &layer.mlp;
+            for (n, l) in [("gate_proj", &m.gate_proj), ("up_proj", &m.up_proj), ("down_proj", &m.down_proj)] {
+                linear(&mut out, format!("{p}.mlp.{n}"), l)?;
+            }
+        }
+        for (i, layer) in self.layers.iter().enumerate() {
+            let p = format!("model.layers.{i}");
+            out.push((format!("{p}.input_layernorm.weight"), read_host(layer.input_layernorm.gamma.val())?));
+            out.push((format!("{p}.post_attention_layernorm.weight"), read_host(layer.post_attention_layernorm.gamma.val())?));
+        }
+        out.push(("model.norm.weight".into(), read_host(self.norm.gamma.val())?));
+        Ok(out)
     }
 
     /// Like [`Self::forward`] but reads the logits back to the host, row by row. A failed
@@ -323,6 +428,25 @@ impl Transformer {
             .map_err(|e| EngineError::Device(format!("reading logits back: {e:?}")))?;
         split_rows(data, rows, vocab)
     }
+}
+
+fn read_host<const D: usize>(t: Tensor<D>) -> Result<HostTensor> {
+    let shape = t.dims().to_vec();
+    let data = t.try_into_data().map_err(|e| EngineError::Device(format!("reading weights back: {e:?}")))?;
+    let data = data.convert::<f32>().try_to_vec::<f32>().map_err(|e| EngineError::Device(format!("weights have an unexpected dtype: {e:?}")))?;
+    Ok(HostTensor { shape, data })
+}
+
+/// `[rows, cols]` → `[cols, rows]`.
+fn transpose(t: &HostTensor) -> HostTensor {
+    let (rows, cols) = (t.shape[0], t.shape[1]);
+    let mut data = vec![0f32; rows * cols];
+    for r in 0..rows {
+        for c in 0..cols {
+            data[c * rows + r] = t.data[r * cols + c];
+        }
+    }
+    HostTensor { shape: vec![cols, rows], data }
 }
 
 fn split_rows(data: TensorData, rows: usize, vocab: usize) -> Result<Vec<Vec<f32>>> {
