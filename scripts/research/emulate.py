@@ -16,12 +16,17 @@ Flags (comma separated, default none = plain f32 like the Rust engine):
         theta *= theta_scale per pair (f32, repeated multiplication), cosf/sinf (f32)
   exp   ggml_v_expf (AVX2 polynomial exp) in SiLU and softmax instead of exact expf
   order exact AVX2 accumulation order inside the quantised dot products (8 f32 FMA
-        lanes + hsum_float_8 + summs) instead of an f64 sum rounded to f32
-  fma   RoPE rotation with fused multiply-add (x0*c - x1*s as fma(x0,c,-x1*s))
+        lanes + hsum_float_8 + summs) instead of an f64 sum rounded to f32; same 8-lane FMA
+        order (tinyBLAS f16 sgemm) for K.Q and V.P of a multi-token batch, ggml_vec_dot_f16
+        order (4x8 accumulators) for a single-token batch, and the softmax sum order
+  libm  (with rope) cos/sin from glibc's cosf/sinf via ctypes instead of correctly rounded
+  fma   RoPE rotation as compiled by gcc: out0 = fma(x0, c, -(x1*s)), out1 = fma(x0, s, x1*c)
 
 Prints, per prompt, the free-running greedy match length against the llama.cpp
-fixture, and teacher-forced (on llama.cpp's tokens) argmax agreement and max |logit diff|
-(needs /tmp/research/llamacpp_logits.npz from llamacpp_dump.py; else uses fixture top-5).
+fixture, teacher-forced (on llama.cpp's tokens, same batch pattern: prompt batch then one
+token per decode) argmax agreement, max/mean |logit diff| over the full vocabulary and the
+number of leading steps whose logits are bit-identical (needs
+/tmp/research/llamacpp_logits.npz from llamacpp_dump.py; else uses the fixture's top-5).
 
 Usage: OMP_NUM_THREADS=1 python scripts/research/emulate.py --flags a,b,c [--prompts 0,1,2]
 """
@@ -86,6 +91,21 @@ def load(path):
 
 
 # ----------------------------------------------------------------------------- helpers
+def _libm():
+    import ctypes
+    lm = ctypes.CDLL("libm.so.6")
+    fs = []
+    for n in ("cosf", "sinf"):
+        fn = getattr(lm, n)
+        fn.restype, fn.argtypes = ctypes.c_float, [ctypes.c_float]
+        fs.append(np.vectorize(lambda v, fn=fn: fn(float(v)), otypes=[F32]))
+    return fs
+
+
+LIBM_COS, LIBM_SIN = _libm()
+
+
+@np.errstate(invalid="ignore", over="ignore")
 def fma32(a, b, c):
     """f32 fused multiply-add emulated via f64 (a*b exact in f64)."""
     return (a.astype(F64) * b.astype(F64) + c.astype(F64)).astype(F32)
@@ -117,6 +137,43 @@ def hsum8(acc):
     r = (acc[..., 4:8] + acc[..., 0:4]).astype(F32)
     r2 = (r[..., 0:2] + r[..., 2:4]).astype(F32)
     return (r2[..., 0] + r2[..., 1]).astype(F32)
+
+
+def lane_dot(A, B):
+    """tinyBLAS (llamafile sgemm, AVX2) f32-accumulated dot of rows: A (M,K), B (N,K) -> (N,M).
+    8 lanes, lane l accumulates elements l, l+8, ... with FMA, then hsum_float_8. K padded to 8."""
+    K = A.shape[1]
+    pad = (-K) % 8
+    if pad:
+        A = np.concatenate([A, np.zeros((A.shape[0], pad), F32)], 1)
+        B = np.concatenate([B, np.zeros((B.shape[0], pad), F32)], 1)
+    A64, B64 = A.astype(F64), B.astype(F64)
+    acc = np.zeros((B.shape[0], A.shape[0], 8), F32)
+    for j in range(0, A.shape[1], 8):
+        acc = (B64[:, None, j:j + 8] * A64[None, :, j:j + 8] + acc).astype(F32)
+    return hsum8(acc)
+
+
+def vec_dot_f16(A, B):
+    """ggml_vec_dot_f16 (AVX2/F16C) order, used by mul_mat when src1 has a single column
+    (decode): rows A (M,K) . B (N,K) -> (N,M). K zero-padded to a multiple of 32; 4 accumulators
+    of 8 FMA lanes, step 32 (acc[j] takes elements i+8j..i+8j+7); GGML_F32x8_REDUCE:
+    a0=(acc0+acc2)+(acc1+acc3); t0=lo128+hi128; t1=hadd(t0); res=hadd(t1) ; -> double -> float."""
+    K = A.shape[1]
+    pad = (-K) % 32
+    if pad:
+        A = np.concatenate([A, np.zeros((A.shape[0], pad), F32)], 1)
+        B = np.concatenate([B, np.zeros((B.shape[0], pad), F32)], 1)
+    A64, B64 = A.astype(F64)[None], B.astype(F64)[:, None]
+    acc = np.zeros((4, B.shape[0], A.shape[0], 8), F32)
+    for i in range(0, A.shape[1], 32):
+        for j in range(4):
+            sl = slice(i + 8 * j, i + 8 * j + 8)
+            acc[j] = (A64[..., sl] * B64[..., sl] + acc[j]).astype(F32)
+    a0 = ((acc[0] + acc[2]).astype(F32) + (acc[1] + acc[3]).astype(F32)).astype(F32)
+    t0 = (a0[..., 0:4] + a0[..., 4:8]).astype(F32)
+    t1a, t1b = (t0[..., 0] + t0[..., 1]).astype(F32), (t0[..., 2] + t0[..., 3]).astype(F32)
+    return (t1a + t1b).astype(F32)
 
 
 def quant_act(x, ref=False, with_sum=False):
@@ -185,19 +242,22 @@ class Ctx:
         """cos/sin (T, 32) for positions pos."""
         pos = np.asarray(pos)
         if "rope" in self.f:
-            ts = F32(np.power(F32(ROPE_BASE), F32(-2.0) / F32(HD), dtype=F32))
+            # powf is correctly rounded in glibc: f32(base ** (-2/64)) = 0.69783056
+            ts = F32(ROPE_BASE ** (-2.0 / HD))
             theta = pos.astype(F32)
             th = np.empty((len(pos), HD // 2), F32)
             for i in range(HD // 2):
                 th[:, i] = theta
                 theta = (theta * ts).astype(F32)
-            return np.cos(th).astype(F32), np.sin(th).astype(F32)
+            if "libm" in self.f:  # glibc 2.36 cosf/sinf (not always correctly rounded)
+                return LIBM_COS(th).astype(F32), LIBM_SIN(th).astype(F32)
+            return np.cos(th.astype(F64)).astype(F32), np.sin(th.astype(F64)).astype(F32)
         # HF style: inv_freq = 1/(base^(arange(0,d,2)/d)) in f32, theta = pos*inv_freq (f32)
         inv = (F32(1.0) / np.power(F32(ROPE_BASE), (np.arange(0, HD, 2, dtype=F32) / F32(HD)))).astype(F32)
         th = (pos.astype(F32)[:, None] * inv[None, :]).astype(F32)
         return np.cos(th).astype(F32), np.sin(th).astype(F32)
 
-    def rope(self, x, cs):
+    def rope(self, x, cs):  # noqa: D401
         """NORM-mode rope on GGUF (permuted) rows: adjacent pairs. x (T, H, 64)."""
         c, s = cs
         c, s = c[:, None, :], s[:, None, :]
@@ -229,17 +289,27 @@ class Ctx:
         mask = np.arange(S)[None, :] > np.asarray(pos)[:, None]  # (T, S)
         for h in range(NH):
             kv = h // (NH // NKV)
-            kq = (q[:, h, :].astype(F64) @ kc[:, kv, :].astype(F64).T).astype(F32)  # (T, S)
+            if "order" in self.f:  # tinyBLAS for batches, ggml_vec_dot_f16 for one token
+                kq = (vec_dot_f16 if q.shape[0] == 1 else lane_dot)(kc[:, kv, :], q[:, h, :])
+            else:
+                kq = (q[:, h, :].astype(F64) @ kc[:, kv, :].astype(F64).T).astype(F32)  # (T, S)
             kq = (kq * F32(0.125)).astype(F32)
             kq[mask] = -np.inf
             mx = kq.max(-1, keepdims=True)
             e = self.exp((kq - mx).astype(F32))
             e[mask] = 0
-            ssum = e.astype(F64).sum(-1, keepdims=True)
+            if "order" in self.f:  # ggml_vec_soft_max_f32: f32 hsum of 8-chunks added into a double
+                ep = np.concatenate([e, np.zeros((e.shape[0], (-S) % 8), F32)], 1)
+                ssum = hsum8(ep.reshape(e.shape[0], -1, 8)).astype(F64).sum(-1, keepdims=True)
+            else:
+                ssum = e.astype(F64).sum(-1, keepdims=True)
             p = (e * (1.0 / ssum).astype(F32)).astype(F32)
             if "c" in self.f:
                 p = p.astype(F16).astype(F32)
-            out[:, h, :] = (p.astype(F64) @ vc[:, kv, :].astype(F64)).astype(F32)
+            if "order" in self.f:
+                out[:, h, :] = (vec_dot_f16 if q.shape[0] == 1 else lane_dot)(np.ascontiguousarray(vc[:, kv, :].T), p)
+            else:
+                out[:, h, :] = (p.astype(F64) @ vc[:, kv, :].astype(F64)).astype(F32)
         return out
 
 
@@ -253,9 +323,11 @@ class Model:
         self.v = [np.zeros((0, NKV, HD), F32) for _ in range(N_LAYER)]
         self.n = 0
 
-    def forward(self, toks, logit_rows=None):
-        """Evaluate toks at positions self.n.. ; returns logits for rows logit_rows (default last)."""
+    def forward(self, toks, logit_rows=None, trace=None):
+        """Evaluate toks at positions self.n.. ; returns logits for rows logit_rows (default last).
+        trace: optional dict filled with intermediates named like llama.cpp's graph tensors."""
         W, c = self.W, self.c
+        tr = (lambda k, v: trace.__setitem__(k, v.copy())) if trace is not None else (lambda k, v: None)
         T = len(toks)
         pos = np.arange(self.n, self.n + T)
         x = W["tok"].w[np.asarray(toks)].astype(F32)
@@ -263,18 +335,33 @@ class Model:
         for i in range(N_LAYER):
             L = W[i]
             h = c.rmsnorm(x, L["attn_norm"])
-            q = c.rope(c.mm(h, L["q"]).reshape(T, NH, HD), cs)
-            k = c.rope(c.mm(h, L["k"]).reshape(T, NKV, HD), cs)
+            tr(f"attn_norm-{i}", h)
+            q0, k0 = c.mm(h, L["q"]), c.mm(h, L["k"])
             v = c.mm(h, L["v"]).reshape(T, NKV, HD)
+            tr(f"q_mm-{i}", q0); tr(f"k_mm-{i}", k0); tr(f"Vcur-{i}", v)
+            q = c.rope(q0.reshape(T, NH, HD), cs)
+            k = c.rope(k0.reshape(T, NKV, HD), cs)
+            tr(f"Qcur-{i}", q); tr(f"Kcur-{i}", k)
             if "b" in c.f:
                 k, v = k.astype(F16).astype(F32), v.astype(F16).astype(F32)
             self.k[i] = np.concatenate([self.k[i], k])
             self.v[i] = np.concatenate([self.v[i], v])
             a = c.attention(q, self.k[i], self.v[i], pos).reshape(T, D)
-            x = (x + c.mm(a, L["o"])).astype(F32)
+            tr(f"kqv_out-{i}", a)
+            ao = c.mm(a, L["o"])
+            tr(f"attn_out-{i}", ao)
+            x = (x + ao).astype(F32)
+            tr(f"ffn_inp-{i}", x)
             h = c.rmsnorm(x, L["ffn_norm"])
-            ff = c.silu_mul(c.mm(h, L["gate"]), c.mm(h, L["up"]))
-            x = (x + c.mm(ff, L["down"])).astype(F32)
+            tr(f"ffn_norm-{i}", h)
+            g, u = c.mm(h, L["gate"]), c.mm(h, L["up"])
+            tr(f"ffn_gate-{i}", g); tr(f"ffn_up-{i}", u)
+            ff = c.silu_mul(g, u)
+            tr(f"ffn_swiglu-{i}", ff)
+            fo = c.mm(ff, L["down"])
+            tr(f"ffn_out-{i}", fo)
+            x = (x + fo).astype(F32)
+            tr(f"l_out-{i}", x)
         self.n += T
         rows = [T - 1] if logit_rows is None else logit_rows
         h = c.rmsnorm(x[rows], W["out_norm"])
@@ -286,7 +373,6 @@ def main():
     ap.add_argument("--flags", default="")
     ap.add_argument("--prompts", default="0,1,2")
     ap.add_argument("--steps", type=int, default=48)
-    ap.add_argument("--no-tf", action="store_true", help="skip teacher-forced comparison")
     ap.add_argument("--dump", default="/tmp/research/llamacpp_logits.npz")
     a = ap.parse_args()
     flags = [f for f in a.flags.split(",") if f]
@@ -298,34 +384,29 @@ def main():
     for pi in [int(p) for p in a.prompts.split(",")]:
         r = ref["results"][pi]
         want = r["new_token_ids"][: a.steps]
-        # free running: prompt as one batch, then one token per step (like the reference)
+        # Same call pattern as the reference: prompt as one batch, then one token per decode.
+        # We always feed llama.cpp's token (teacher forcing); the free-running greedy match length
+        # is the first step whose argmax differs (identical to running free, since up to there
+        # the inputs are the same).
         m.reset()
-        lg = m.forward(r["prompt_ids"])[0]
-        got = []
-        for s in range(len(want)):
-            t = int(np.argmax(lg))
-            got.append(t)
-            if t != want[s]:
-                break
-            if s + 1 < len(want):
-                lg = m.forward([t])[0]
-        match = next((i for i, (x, y) in enumerate(zip(got, want)) if x != y), len(want))
+        L = [m.forward(r["prompt_ids"])[0]]
+        for t in want[:-1]:
+            L.append(m.forward([t])[0])
+        L = np.stack(L)
+        am = L.argmax(-1)
+        bad = np.nonzero(am != np.array(want))[0]
+        match = int(bad[0]) if len(bad) else len(want)
         line = f"prompt {pi} ({r['name']}): free-running match {match}/{len(want)}"
-        if not a.no_tf:
-            m.reset()
-            seq = r["prompt_ids"] + want[:-1]
-            n0 = len(r["prompt_ids"])
-            L = m.forward(seq, logit_rows=list(range(n0 - 1, len(seq))))
-            agree = int((L.argmax(-1) == np.array(want)).sum())
-            if full is not None:
-                ref_l = full[f"logits{pi}"][: len(want)]
-                diff = np.abs(L - ref_l)
-                line += f" | teacher-forced argmax {agree}/{len(want)}, max|dlogit| {diff.max():.4g}, mean {diff.mean():.3g}"
-            else:
-                top = np.array([st["top_logits"] for st in r["steps"][: len(want)]])
-                ids = np.array([st["top_ids"] for st in r["steps"][: len(want)]])
-                d5 = np.abs(np.take_along_axis(L, ids, 1) - top).max()
-                line += f" | teacher-forced argmax {agree}/{len(want)}, max|dlogit top5| {d5:.4g}"
+        line += f" | teacher-forced argmax {int((am == np.array(want)).sum())}/{len(want)}"
+        if full is not None:
+            diff = np.abs(L - full[f"logits{pi}"][: len(want)])
+            first = np.nonzero(diff.max(-1) > 0)[0]
+            line += (f", max|dlogit| {diff.max():.4g}, mean {diff.mean():.3g}, bit-exact steps "
+                     f"{int(first[0]) if len(first) else len(want)}")
+        else:
+            top = np.array([st["top_logits"] for st in r["steps"][: len(want)]])
+            ids = np.array([st["top_ids"] for st in r["steps"][: len(want)]])
+            line += f", max|dlogit top5| {np.abs(np.take_along_axis(L, ids, 1) - top).max():.4g}"
         print(line, flush=True)
         summary.append(match)
     print(f"flags={','.join(flags) or 'f32'} matches={summary}")

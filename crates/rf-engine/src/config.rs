@@ -128,6 +128,43 @@ impl ModelConfig {
         Ok(config)
     }
 
+    /// HF `config.json` text for a checkpoint of this model in f32, readable by
+    /// [`Self::from_hf_json`] and by HF transformers (`LlamaForCausalLM` / `Qwen2ForCausalLM`).
+    pub fn to_hf_json(&self) -> String {
+        let (arch, model_type) = match self.architecture {
+            Architecture::Qwen2 => ("Qwen2ForCausalLM", "qwen2"),
+            Architecture::Llama => ("LlamaForCausalLM", "llama"),
+        };
+        let mut v = serde_json::json!({
+            "architectures": [arch],
+            "model_type": model_type,
+            "vocab_size": self.vocab_size,
+            "hidden_size": self.hidden_size,
+            "intermediate_size": self.intermediate_size,
+            "num_hidden_layers": self.num_hidden_layers,
+            "num_attention_heads": self.num_attention_heads,
+            "num_key_value_heads": self.kv_heads(),
+            "head_dim": self.head_dim(),
+            "hidden_act": "silu",
+            "rope_theta": self.rope_theta,
+            "rms_norm_eps": self.rms_norm_eps,
+            "tie_word_embeddings": self.tie_word_embeddings,
+            "max_position_embeddings": self.max_position_embeddings,
+            "torch_dtype": "float32",
+        });
+        if self.architecture == Architecture::Llama {
+            v["attention_bias"] = self.attention_bias.into();
+            v["mlp_bias"] = false.into();
+        }
+        if let Some(id) = self.bos_token_id {
+            v["bos_token_id"] = id.into();
+        }
+        if let Some(eos) = &self.eos_token_id {
+            v["eos_token_id"] = serde_json::to_value(eos).unwrap_or_default();
+        }
+        serde_json::to_string_pretty(&v).unwrap_or_default()
+    }
+
     /// Number of key/value heads (grouped-query attention).
     pub fn kv_heads(&self) -> usize {
         self.num_key_value_heads.unwrap_or(self.num_attention_heads)
@@ -186,6 +223,12 @@ mod tests {
 
     const BASE: &str = r#""model_type":"qwen2","vocab_size":16,"hidden_size":8,"intermediate_size":16,
         "num_hidden_layers":1,"num_attention_heads":2"#;
+
+    #[test]
+    fn hf_json_round_trips() {
+        let c = ModelConfig::from_hf_json(&format!(r#"{{{BASE},"num_key_value_heads":1,"tie_word_embeddings":true,"eos_token_id":[3,4]}}"#)).unwrap();
+        assert_eq!(ModelConfig::from_hf_json(&c.to_hf_json()).unwrap(), ModelConfig { head_dim: Some(4), ..c });
+    }
 
     #[test]
     fn rope_theta_is_read_from_rope_parameters_when_not_top_level() {

@@ -21,6 +21,11 @@ impl TextTokenizer {
         Ok(Self { inner })
     }
 
+    /// The tokenizer as HF `tokenizer.json` text (also for one rebuilt from GGUF metadata).
+    pub fn to_json(&self) -> Result<String> {
+        self.inner.to_string(true).map_err(|e| EngineError::Tokenizer(e.to_string()))
+    }
+
     /// Rebuilds the byte-level BPE tokenizer that a GGUF file carries in its metadata.
     pub fn from_gguf(file: &GgufFile) -> Result<Self> {
         let model = file.metadata_str("tokenizer.ggml.model")?;

@@ -15,7 +15,8 @@ const PLAN_FORMAT: &str = r#"{"steps": [
   {"template": "<name of a thought template>", "tags": ["<topic>", "<topic>"], "sub_goal": "<what this step must establish>"}
 ]}"#;
 
-const NAVIGATOR_SYSTEM: &str = "You are the navigator of a two-level math solver. You do not compute the answer yourself. \
+/// System line of every navigator request (also used to train the navigator).
+pub const NAVIGATOR_SYSTEM: &str = "You are the navigator of a two-level math solver. You do not compute the answer yourself. \
 You design the route: a short sequence of thought templates (standard methods, theorems, formulas or known conclusions) \
 that a second model will carry out one by one, and you judge each carried-out step.";
 

@@ -1,0 +1,166 @@
+//! Training data from the template library.
+//!
+//! - Structure-based examples teach the library itself: (name, tags) → (description, scope).
+//! - Navigator examples teach the planner's plan format: a template's worked problem → a
+//!   trajectory naming that template, its tags and a concrete sub-goal, in exactly the JSON the
+//!   planner asks its navigator for (`rf_planner::prompts::plan_messages`).
+//!
+//! A fixed tenth of the templates (by a hash of the id) is held out: their worked problems never
+//! appear in navigator training and serve to measure the template-name hit rate.
+use rf_planner::prompts::{NAVIGATOR_SYSTEM, plan_messages};
+use rf_planner::{ChatMessage, ChatRole};
+use rf_templates::{Library, Template};
+use serde::{Deserialize, Serialize};
+
+use crate::loss::Tokenized;
+use crate::{Result, TrainError};
+
+/// Longest plan the navigator is asked for (the planner's default).
+pub const PLAN_STEPS: usize = 6;
+
+/// What an example teaches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExampleKind {
+    /// (name, tags) → (description, scope).
+    Structure,
+    /// problem → template trajectory.
+    Trajectory,
+}
+
+/// One supervised example: a conversation and the assistant reply to learn.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SftExample {
+    pub kind: ExampleKind,
+    pub template_id: String,
+    pub messages: Vec<ChatMessage>,
+    pub response: String,
+}
+
+/// Whether a template belongs to the held-out tenth (FNV-1a of the id, stable across runs).
+pub fn is_held_out(template_id: &str) -> bool {
+    let hash = template_id.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ b as u64).wrapping_mul(0x100_0000_01b3));
+    hash % 10 == 0
+}
+
+/// The prompt asking the navigator to recall a template from its name and tags.
+pub fn structure_messages(name: &str, tags: &[String]) -> Vec<ChatMessage> {
+    vec![
+        ChatMessage::system(NAVIGATOR_SYSTEM),
+        ChatMessage::user(format!(
+            "Thought template: {name}\nTags: {}\n\nState what this template is and when it applies.",
+            tags.join(", ")
+        )),
+    ]
+}
+
+/// (name, tags) → (description, scope), one per template.
+pub fn structure_examples(library: &Library) -> Vec<SftExample> {
+    library
+        .templates
+        .iter()
+        .map(|t| SftExample {
+            kind: ExampleKind::Structure,
+            template_id: t.id.clone(),
+            messages: structure_messages(&t.name, &t.tags),
+            response: format!("Description: {}\nScope: {}", t.description.trim(), t.scope.join("; ")),
+        })
+        .collect()
+}
+
+/// The one-step trajectory that solves a template's own worked problem, as plan JSON.
+pub fn trajectory_for(t: &Template) -> String {
+    let first_step = t.example.solution.iter().map(|s| s.trim()).find(|s| !s.is_empty());
+    let sub_goal = match first_step {
+        Some(s) => clamp(s, 200),
+        None => format!("Apply {} to this problem.", t.name),
+    };
+    let tags: Vec<&String> = t.tags.iter().take(4).collect();
+    serde_json::json!({"steps": [{"template": t.name, "tags": tags, "sub_goal": sub_goal}]}).to_string()
+}
+
+/// problem → trajectory, for the templates on the chosen side of the held-out split.
+pub fn trajectory_examples(library: &Library, held_out: bool) -> Vec<SftExample> {
+    library
+        .templates
+        .iter()
+        .filter(|t| is_held_out(&t.id) == held_out && !t.example.problem.trim().is_empty())
+        .map(|t| SftExample {
+            kind: ExampleKind::Trajectory,
+            template_id: t.id.clone(),
+            messages: plan_messages(t.example.problem.trim(), PLAN_STEPS),
+            response: trajectory_for(t),
+        })
+        .collect()
+}
+
+/// The SFT set: every structure example plus the navigator examples of non-held-out templates.
+pub fn sft_dataset(library: &Library) -> Vec<SftExample> {
+    let mut all = structure_examples(library);
+    all.extend(trajectory_examples(library, false));
+    all
+}
+
+/// Converts planner messages to the engine's.
+pub fn engine_messages(messages: &[ChatMessage]) -> Vec<rf_engine::ChatMessage> {
+    messages
+        .iter()
+        .map(|m| {
+            let role = match m.role {
+                ChatRole::System => "system",
+                ChatRole::User => "user",
+                ChatRole::Assistant => "assistant",
+            };
+            rf_engine::ChatMessage::new(role, &m.content)
+        })
+        .collect()
+}
+
+/// Tokenises a prompt (ending with the assistant header) and a reply closed by `<|im_end|>`,
+/// so the model learns where to stop. Longer than `max_len` tokens in all is an error.
+pub fn tokenize(model: &rf_engine::LocalModel, messages: &[ChatMessage], response: &str, max_len: usize) -> Result<Tokenized> {
+    let prompt = model.chat_prompt(&engine_messages(messages))?;
+    let mut reply = model.tokenizer.encode(response.trim())?;
+    reply.extend(model.tokenizer.token_id("<|im_end|>"));
+    if prompt.len() + reply.len() > max_len {
+        return Err(TrainError::BadExample {
+            index: 0,
+            reason: format!("{} tokens, more than --max-len {max_len}", prompt.len() + reply.len()),
+        });
+    }
+    Ok(Tokenized { prompt, response: reply })
+}
+
+fn clamp(s: &str, max_chars: usize) -> String {
+    match s.char_indices().nth(max_chars) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn held_out_split_is_about_a_tenth_and_stable() {
+        let ids: Vec<String> = (0..2000).map(|i| format!("t-{i}")).collect();
+        let held = ids.iter().filter(|id| is_held_out(id)).count();
+        assert!((150..250).contains(&held), "{held}");
+        assert_eq!(is_held_out("t-7"), is_held_out("t-7"));
+    }
+
+    #[test]
+    fn trajectory_is_a_plan_the_planner_reads() {
+        let lib = Library::load_dir(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../templates")).unwrap();
+        for t in lib.templates.iter().take(50) {
+            let (steps, _) = rf_planner::parse::parse_plan(&trajectory_for(t), PLAN_STEPS).expect("plan parses");
+            assert_eq!(steps.len(), 1);
+            assert_eq!(steps[0].template, t.name);
+        }
+        let sft = sft_dataset(&lib);
+        let held = trajectory_examples(&lib, true);
+        assert!(held.iter().all(|h| sft.iter().all(|s| s.kind == ExampleKind::Structure || s.template_id != h.template_id)));
+        assert!(!held.is_empty());
+    }
+}

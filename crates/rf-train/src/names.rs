@@ -1,0 +1,97 @@
+//! Does the navigator name real library templates? The exact template-name hit rate on
+//! held-out problems, before and after fine-tuning.
+use std::collections::HashSet;
+use std::ops::ControlFlow;
+
+use rf_engine::{GenerationConfig, LocalModel, SamplingConfig};
+use rf_planner::parse::parse_plan;
+use rf_templates::Library;
+use serde::Serialize;
+
+use crate::Result;
+use crate::data::{PLAN_STEPS, SftExample, engine_messages};
+
+/// Counts over a set of navigator plans.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct NameReport {
+    pub problems: usize,
+    /// Replies the planner could read as a plan.
+    pub parsed_plans: usize,
+    pub steps: usize,
+    /// Steps whose template name is exactly (up to case and spacing) a library template name.
+    pub library_name_hits: usize,
+    /// Problems whose plan names the template the problem was written for.
+    pub gold_hits: usize,
+}
+
+impl NameReport {
+    /// Fraction of plan steps naming a library template (0 when there are no steps).
+    pub fn step_hit_rate(&self) -> f64 {
+        ratio(self.library_name_hits, self.steps)
+    }
+    /// Fraction of problems whose plan names their own template.
+    pub fn gold_hit_rate(&self) -> f64 {
+        ratio(self.gold_hits, self.problems)
+    }
+    pub fn parse_rate(&self) -> f64 {
+        ratio(self.parsed_plans, self.problems)
+    }
+}
+
+fn ratio(a: usize, b: usize) -> f64 {
+    if b == 0 { 0.0 } else { a as f64 / b as f64 }
+}
+
+fn normalize(name: &str) -> String {
+    name.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
+}
+
+/// Scores one navigator reply against the library and the problem's own template name.
+pub fn score_plan(text: &str, names: &HashSet<String>, gold_name: &str, report: &mut NameReport) {
+    report.problems += 1;
+    let Some((steps, _)) = parse_plan(text, PLAN_STEPS) else { return };
+    report.parsed_plans += 1;
+    report.steps += steps.len();
+    let named: Vec<String> = steps.iter().map(|s| normalize(&s.template)).collect();
+    report.library_name_hits += named.iter().filter(|n| names.contains(*n)).count();
+    if named.contains(&normalize(gold_name)) {
+        report.gold_hits += 1;
+    }
+}
+
+/// Greedy plans from `model` for each navigator example, scored with [`score_plan`];
+/// `on_plan(i, text)` sees every reply.
+pub fn evaluate_names(
+    model: &mut LocalModel,
+    library: &Library,
+    examples: &[SftExample],
+    max_new_tokens: usize,
+    mut on_plan: impl FnMut(usize, &str),
+) -> Result<NameReport> {
+    let names: HashSet<String> = library.templates.iter().map(|t| normalize(&t.name)).collect();
+    let cfg = GenerationConfig { max_new_tokens, sampling: SamplingConfig::greedy(), ..Default::default() };
+    let mut report = NameReport::default();
+    for (i, ex) in examples.iter().enumerate() {
+        let prompt = model.chat_prompt(&engine_messages(&ex.messages))?;
+        let text = model.generate_ids(&prompt, &cfg, |_| ControlFlow::Continue(()))?.text;
+        on_plan(i, &text);
+        let gold = library.get(&ex.template_id).map(|t| t.name.as_str()).unwrap_or("");
+        score_plan(&text, &names, gold, &mut report);
+    }
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hits_are_counted_per_step_and_per_problem() {
+        let names: HashSet<String> = ["vieta's formulas", "casework"].iter().map(|s| s.to_string()).collect();
+        let mut r = NameReport::default();
+        score_plan(r#"{"steps":[{"template":"Vieta's  Formulas","tags":["a"],"sub_goal":"x"},{"template":"Guess","tags":[],"sub_goal":"y"}]}"#, &names, "vieta's formulas", &mut r);
+        score_plan("no plan here", &names, "casework", &mut r);
+        assert_eq!((r.problems, r.parsed_plans, r.steps, r.library_name_hits, r.gold_hits), (2, 1, 2, 1, 1));
+        assert_eq!(r.step_hit_rate(), 0.5);
+    }
+}

@@ -1,0 +1,176 @@
+//! Preference pairs for trajectory-level DPO (paper §3.2).
+//!
+//! For a training problem x: sample several template trajectories from the navigator, then score
+//! each by the inference model's accuracy when the planner carries it out on x and on problems
+//! similar to x (the plan is fed to the planner as the navigator's reply, so retrieval,
+//! instantiation and the final answer run exactly as at solve time), graded by `rf-grade`.
+//! Every pair of trajectories with different scores gives a (better, worse) pair.
+use std::collections::HashSet;
+use std::ops::ControlFlow;
+
+use rf_engine::{GenerationConfig, LocalModel, SamplingConfig};
+use rf_planner::parse::parse_plan;
+use rf_planner::prompts::plan_messages;
+use rf_planner::{Action, Backend, ModelRole, Observation, Planner, PlannerConfig, Strategy, run_to_completion};
+use serde::{Deserialize, Serialize};
+
+use crate::Result;
+use crate::data::{PLAN_STEPS, engine_messages};
+
+/// A problem with its reference answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Problem {
+    pub text: String,
+    pub answer: String,
+}
+
+/// One line of a pairs file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PreferencePair {
+    pub problem: String,
+    pub chosen: String,
+    pub rejected: String,
+    pub chosen_score: f64,
+    pub rejected_score: f64,
+    /// `train` or `held_out`.
+    pub split: String,
+}
+
+/// A sampled trajectory and how well it guided the inference model.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ScoredTrajectory {
+    pub text: String,
+    /// Mean accuracy over the problem and its similar problems.
+    pub score: f64,
+}
+
+/// Up to `n` distinct trajectories the planner can read, sampled at temperature 1.0 (top-p 0.95)
+/// from `navigator` with the planner's own planning prompt; `attempts` bounds the samples drawn.
+pub fn sample_trajectories(
+    navigator: &mut LocalModel,
+    problem: &str,
+    n: usize,
+    attempts: usize,
+    seed: u64,
+    max_new_tokens: usize,
+) -> Result<Vec<String>> {
+    let prompt = navigator.chat_prompt(&engine_messages(&plan_messages(problem, PLAN_STEPS)))?;
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    for k in 0..attempts {
+        if out.len() == n {
+            break;
+        }
+        let sampling = SamplingConfig { temperature: 1.0, top_p: 0.95, top_k: 0, seed: seed.wrapping_add(k as u64) };
+        let cfg = GenerationConfig { max_new_tokens, sampling, ..Default::default() };
+        let text = navigator.generate_ids(&prompt, &cfg, |_| ControlFlow::Continue(()))?.text;
+        if parse_plan(&text, PLAN_STEPS).is_some() && seen.insert(text.trim().to_string()) {
+            out.push(text.trim().to_string());
+        }
+    }
+    Ok(out)
+}
+
+/// Runs the planner on `problem` with `plan` standing in for the navigator's plan and grades
+/// the final answer.
+pub fn solves_with_plan<B: Backend>(plan: &str, problem: &Problem, config: &PlannerConfig, backend: &mut B) -> bool {
+    let mut planner = Planner::new(problem.text.clone(), config.clone());
+    if let Action::Generate(g) = planner.next_action()
+        && g.role == ModelRole::Navigator
+    {
+        let obs = Observation::Generated { request_id: g.request_id, text: plan.to_string(), tokens_in: 0, tokens_out: 0 };
+        if planner.feed(obs).is_err() {
+            return false;
+        }
+    }
+    match run_to_completion(&mut planner, backend) {
+        Ok(trace) => trace.answer.is_some_and(|a| rf_grade::grade(&problem.answer, &a).equivalent),
+        Err(_) => false,
+    }
+}
+
+/// Scores each trajectory on `problem` plus `similar`.
+pub fn score_trajectories<B: Backend>(
+    trajectories: &[String],
+    problem: &Problem,
+    similar: &[Problem],
+    config: &PlannerConfig,
+    backend: &mut B,
+) -> Vec<ScoredTrajectory> {
+    let set: Vec<&Problem> = std::iter::once(problem).chain(similar).collect();
+    trajectories
+        .iter()
+        .map(|t| {
+            let solved = set.iter().filter(|p| solves_with_plan(t, p, config, backend)).count();
+            ScoredTrajectory { text: t.clone(), score: solved as f64 / set.len() as f64 }
+        })
+        .collect()
+}
+
+/// (better, worse) pairs from scored trajectories, best-versus-worst first, at most `max_pairs`.
+pub fn make_pairs(problem: &str, scored: &[ScoredTrajectory], split: &str, max_pairs: usize) -> Vec<PreferencePair> {
+    let mut pairs = Vec::new();
+    for a in scored {
+        for b in scored {
+            if a.score > b.score {
+                pairs.push(PreferencePair {
+                    problem: problem.to_string(),
+                    chosen: a.text.clone(),
+                    rejected: b.text.clone(),
+                    chosen_score: a.score,
+                    rejected_score: b.score,
+                    split: split.to_string(),
+                });
+            }
+        }
+    }
+    pairs.sort_by(|x, y| (y.chosen_score - y.rejected_score).total_cmp(&(x.chosen_score - x.rejected_score)));
+    pairs.truncate(max_pairs);
+    pairs
+}
+
+/// The `m` problems of `pool` sharing the most words with `problem` (Jaccard), itself excluded.
+pub fn similar_problems(problem: &Problem, pool: &[Problem], m: usize) -> Vec<Problem> {
+    let words = |s: &str| -> HashSet<String> {
+        s.split(|c: char| !c.is_alphanumeric()).filter(|w| w.len() > 2).map(str::to_lowercase).collect()
+    };
+    let mine = words(&problem.text);
+    let mut ranked: Vec<(f64, &Problem)> = pool
+        .iter()
+        .filter(|p| p.text != problem.text)
+        .map(|p| {
+            let theirs = words(&p.text);
+            let inter = mine.intersection(&theirs).count() as f64;
+            let union = mine.union(&theirs).count().max(1) as f64;
+            (inter / union, p)
+        })
+        .collect();
+    ranked.sort_by(|a, b| b.0.total_cmp(&a.0));
+    ranked.into_iter().take(m).map(|(_, p)| p.clone()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scored(text: &str, score: f64) -> ScoredTrajectory {
+        ScoredTrajectory { text: text.into(), score }
+    }
+
+    #[test]
+    fn pairs_only_from_different_scores_best_gap_first() {
+        let pairs = make_pairs("x", &[scored("a", 1.0), scored("b", 0.0), scored("c", 0.5), scored("d", 0.0)], "train", 10);
+        assert_eq!(pairs.len(), 5);
+        assert_eq!((pairs[0].chosen_score, pairs[0].rejected_score), (1.0, 0.0));
+        assert!(pairs.iter().all(|p| p.chosen_score > p.rejected_score));
+        assert!(make_pairs("x", &[scored("a", 0.0), scored("b", 0.0)], "train", 10).is_empty());
+    }
+
+    #[test]
+    fn similar_problems_share_words() {
+        let p = |t: &str| Problem { text: t.into(), answer: "1".into() };
+        let pool = vec![p("the sum of the roots of a quadratic"), p("count lattice paths in a grid"), p("roots of a cubic and their sum")];
+        let sim = similar_problems(&p("sum of the roots of the quadratic x^2+3x+2"), &pool, 1);
+        assert_eq!(sim[0].text, "the sum of the roots of a quadratic");
+    }
+}
