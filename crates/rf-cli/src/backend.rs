@@ -4,8 +4,8 @@ use std::ops::ControlFlow;
 use std::path::Path;
 
 use anyhow::Context;
-use rf_engine::{ChatMessage, GenerationConfig, LocalModel, SamplingConfig};
-use rf_planner::{Backend, BackendError, ChatRole, GenerateRequest, Generation, ModelRole, TemplateCard};
+use rf_engine::{GenerationConfig, LocalModel, SamplingConfig};
+use rf_planner::{Backend, BackendError, GenerateRequest, Generation, ModelRole, TemplateCard};
 use rf_templates::{Bundle, Library, Retriever};
 
 /// Where the templates come from.
@@ -35,27 +35,13 @@ pub struct EngineBackend<'a> {
     pub sink: Option<TextSink<'a>>,
 }
 
-fn to_engine_messages(messages: &[rf_planner::ChatMessage]) -> Vec<ChatMessage> {
-    messages
-        .iter()
-        .map(|m| {
-            let role = match m.role {
-                ChatRole::System => "system",
-                ChatRole::User => "user",
-                ChatRole::Assistant => "assistant",
-            };
-            ChatMessage::new(role, &m.content)
-        })
-        .collect()
-}
-
 impl Backend for EngineBackend<'_> {
     fn generate(&mut self, request: &GenerateRequest) -> Result<Generation, BackendError> {
         let model: &mut LocalModel = match (request.role, self.navigator.as_deref_mut()) {
             (ModelRole::Navigator, Some(nav)) => nav,
             _ => self.inference,
         };
-        let prompt = model.chat_prompt(&to_engine_messages(&request.messages)).map_err(|e| BackendError(e.to_string()))?;
+        let prompt = model.chat_prompt(&rf_train::data::engine_messages(&request.messages)).map_err(|e| BackendError(e.to_string()))?;
         // Keep room in the context for the answer: drop the request rather than overflow.
         let room = model.model.context_len().saturating_sub(prompt.len());
         if room < 16 {

@@ -6,6 +6,7 @@ mod cmd_generate;
 mod cmd_grade;
 mod cmd_solve;
 mod cmd_templates;
+mod cmd_train;
 mod common;
 
 use clap::{Parser, Subcommand};
@@ -34,6 +35,11 @@ enum Command {
     },
     /// Decide whether two final answers are mathematically equivalent.
     Grade(cmd_grade::GradeArgs),
+    /// Train the navigator: structure-based fine-tuning, preference pairs, DPO, name hit rate.
+    Train {
+        #[command(subcommand)]
+        command: cmd_train::TrainCommand,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -44,5 +50,6 @@ fn main() -> anyhow::Result<()> {
         Command::Bench(args) => cmd_bench::run(args),
         Command::Templates { command } => cmd_templates::run(command),
         Command::Grade(args) => cmd_grade::run(args),
+        Command::Train { command } => cmd_train::run(command),
     }
 }

@@ -274,6 +274,15 @@ impl GgufFile {
         self.tensors.contains_key(name)
     }
 
+    /// One tensor's type, shape and raw (still quantised) bytes.
+    pub fn tensor_raw(&self, name: &str) -> Result<(GgmlType, &[usize], &[u8])> {
+        let info = self
+            .tensors
+            .get(name)
+            .ok_or_else(|| EngineError::MissingWeight(name.to_string()))?;
+        Ok((info.kind, &info.shape, self.tensor_bytes(name, info)?))
+    }
+
     /// Dequantises one tensor to f32.
     pub fn tensor_f32(&self, name: &str) -> Result<HostTensor> {
         let info = self

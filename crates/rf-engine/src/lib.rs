@@ -9,11 +9,16 @@
 //! - [`LocalModel`] bundles the three; [`generate()`] runs sampling, stop conditions, streaming
 //!   and cancellation on top.
 //!
+//! - [`llamacpp::LlamaCppReference`] (native only) redoes llama.cpp's CPU arithmetic on a GGUF,
+//!   to compare our loading and tokenisation with llama.cpp token for token.
+//!
 //! Every failure on the load and generation paths is an [`EngineError`].
 pub mod config;
 pub mod error;
 pub mod generate;
 pub mod gguf;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod llamacpp;
 mod load;
 pub mod model;
 pub mod tokenizer;

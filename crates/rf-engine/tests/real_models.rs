@@ -37,6 +37,42 @@ fn argmax(row: &[f32]) -> usize {
     row.iter().enumerate().fold((0, f32::NEG_INFINITY), |b, (i, &v)| if v > b.1 { (i, v) } else { b }).0
 }
 
+fn llamacpp_reference() -> LlamaCppReference {
+    serde_json::from_slice(&std::fs::read(common::repo_root().join("tests/fixtures/llamacpp/smollm2-greedy.json")).unwrap())
+        .unwrap()
+}
+
+/// With llama.cpp's arithmetic redone (activation quantisation, f16 KV cache, its exp and
+/// accumulation orders), our GGUF reader and tokenizer reproduce llama.cpp exactly: every greedy
+/// token of the reference, and the recorded top-5 logits to all 7 significant digits the
+/// fixture keeps.
+#[test]
+fn smollm2_gguf_with_llama_cpp_numerics_reproduces_its_greedy_ids() {
+    let Some(path) = common::asset("SmolLM2-135M-Instruct.Q4_1.gguf") else { return };
+    let file = rf_engine::GgufFile::parse(std::fs::read(&path).unwrap()).unwrap();
+    let tokenizer = rf_engine::TextTokenizer::from_gguf(&file).unwrap();
+    let mut model = rf_engine::llamacpp::LlamaCppReference::new(&file).unwrap();
+    for case in &llamacpp_reference().results {
+        let ids = tokenizer.encode(&case.prompt).unwrap();
+        assert_eq!(ids, case.prompt_ids, "tokenisation of {:?}", case.prompt);
+        assert!(case.new_token_ids.len() >= 32);
+        model.reset();
+        let mut logits = model.forward(&ids).unwrap();
+        let mut generated = Vec::new();
+        for (step, want) in case.steps.iter().enumerate() {
+            for (&i, &l) in want.top_ids.iter().zip(&want.top_logits) {
+                let tolerance = 6e-7 * l.abs() + 1e-7;
+                assert!((logits[i] - l).abs() <= tolerance, "{:?} step {step}: logit of {i} is {} not {l}", case.prompt, logits[i]);
+            }
+            let next = argmax(&logits) as u32;
+            generated.push(next);
+            logits = model.forward(&[next]).unwrap();
+        }
+        assert_eq!(generated, case.new_token_ids, "{:?}: greedy ids", case.prompt);
+        eprintln!("{:?}: {} greedy tokens and their top-5 logits identical to llama.cpp", case.prompt, generated.len());
+    }
+}
+
 /// llama.cpp multiplies Q4_1 weights with 8-bit-quantised activations; we dequantise to f32
 /// and compute exactly, so logits differ by a few tenths and near-ties can flip. The test
 /// therefore follows llama.cpp's own continuation (teacher forcing) and checks the logits

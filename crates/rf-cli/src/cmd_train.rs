@@ -1,0 +1,426 @@
+//! `reasonflux train`: structure-based fine-tuning, preference pairs, DPO, and the
+//! template-name hit rate of a navigator.
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use indicatif::{ProgressBar, ProgressStyle};
+use rf_planner::PlannerConfig;
+use rf_templates::Library;
+use rf_train::data::{self, SftExample};
+use rf_train::loss::Tokenized;
+use rf_train::pairs::{PreferencePair, Problem};
+use rf_train::trainer::{Dpo, ScoredPair, Sft, StepLog, TrainConfig, find_start, reference_logprobs, train};
+
+use crate::backend::{EngineBackend, load_templates};
+use crate::common::{DeviceArg, ModelArgs};
+
+#[derive(clap::Subcommand, Debug)]
+pub enum TrainCommand {
+    /// Structure-based fine-tuning on the template library ((name, tags) → (description,
+    /// scope), and problem → trajectory). Re-running with the same --out resumes.
+    Sft(SftArgs),
+    /// Sample trajectories from a navigator, score them with the planner and grader, and append
+    /// preference pairs to a JSONL file (re-running skips the problems already done).
+    Pairs(PairsArgs),
+    /// Trajectory-level DPO on a pairs file against the frozen starting model.
+    Dpo(DpoArgs),
+    /// Exact template-name hit rate of a navigator's plans on the held-out problems.
+    Names(NamesArgs),
+}
+
+/// Optimisation flags shared by `sft` and `dpo`.
+#[derive(clap::Args, Debug)]
+pub struct OptimArgs {
+    /// Checkpoints (step-NNNNNN/: HF safetensors + config + tokenizer + optimizer state) and
+    /// log.jsonl go here; an existing run in it is resumed.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Total optimizer steps.
+    #[arg(long, default_value_t = 100)]
+    pub steps: u64,
+    /// Peak learning rate (AdamW).
+    #[arg(long)]
+    pub lr: Option<f64>,
+    /// Warm-up steps (then cosine decay to 10 %).
+    #[arg(long, default_value_t = 10)]
+    pub warmup: u64,
+    /// Examples per optimizer step.
+    #[arg(long, default_value_t = 4)]
+    pub accum: usize,
+    /// Per-tensor gradient-norm clip (0: off).
+    #[arg(long, default_value_t = 1.0)]
+    pub grad_clip: f64,
+    #[arg(long, default_value_t = 0.0)]
+    pub weight_decay: f64,
+    /// Checkpoint every N steps (and at the end).
+    #[arg(long, default_value_t = 50)]
+    pub save_every: u64,
+    /// Checkpoints kept (newest).
+    #[arg(long, default_value_t = 2)]
+    pub keep: usize,
+    /// Seed of the example order.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Skip examples longer than this many tokens (prompt + response).
+    #[arg(long, default_value_t = 512)]
+    pub max_len: usize,
+}
+
+impl OptimArgs {
+    fn config(&self, default_lr: f64) -> TrainConfig {
+        TrainConfig {
+            lr: self.lr.unwrap_or(default_lr),
+            warmup: self.warmup,
+            steps: self.steps,
+            accum: self.accum,
+            grad_clip: self.grad_clip,
+            weight_decay: self.weight_decay,
+            save_every: self.save_every,
+            keep: self.keep,
+            seed: self.seed,
+        }
+    }
+}
+
+#[derive(clap::Args, Debug)]
+pub struct SftArgs {
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// Template library folder.
+    #[arg(long, default_value = "templates")]
+    pub templates: PathBuf,
+    #[command(flatten)]
+    pub optim: OptimArgs,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct DpoArgs {
+    /// The model to train and the frozen reference (usually the SFT checkpoint).
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// Pairs file from `train pairs`.
+    #[arg(long)]
+    pub pairs: PathBuf,
+    /// DPO temperature β.
+    #[arg(long, default_value_t = 0.5)]
+    pub beta: f64,
+    #[command(flatten)]
+    pub optim: OptimArgs,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct PairsArgs {
+    /// The inference model (carries out the plans).
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// The navigator that samples trajectories (default: the inference model).
+    #[arg(long)]
+    pub navigator: Option<PathBuf>,
+    #[arg(long, default_value = "templates")]
+    pub templates: PathBuf,
+    /// JSONL file the pairs are appended to.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Training problems to use (worked examples of non-held-out templates with an answer).
+    #[arg(long, default_value_t = 8)]
+    pub problems: usize,
+    /// Held-out problems (from held-out templates) for measuring preference accuracy.
+    #[arg(long, default_value_t = 4)]
+    pub held_out_problems: usize,
+    /// Distinct trajectories per problem.
+    #[arg(long, default_value_t = 4)]
+    pub samples: usize,
+    /// Similar problems each trajectory is also scored on.
+    #[arg(long, default_value_t = 1)]
+    pub similar: usize,
+    /// Pairs kept per problem.
+    #[arg(long, default_value_t = 3)]
+    pub max_pairs: usize,
+    /// Token budget of each navigator sample.
+    #[arg(long, default_value_t = 160)]
+    pub plan_tokens: usize,
+    /// Token budget of each inference step and final answer while scoring.
+    #[arg(long, default_value_t = 256)]
+    pub step_tokens: u32,
+    /// Longest plan carried out while scoring.
+    #[arg(long, default_value_t = 2)]
+    pub max_plan_steps: usize,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct NamesArgs {
+    #[command(flatten)]
+    pub model: ModelArgs,
+    #[arg(long, default_value = "templates")]
+    pub templates: PathBuf,
+    /// Evaluate at most this many held-out problems.
+    #[arg(long)]
+    pub limit: Option<usize>,
+    /// Token budget of each plan.
+    #[arg(long, default_value_t = 160)]
+    pub max_tokens: usize,
+    /// Write the report (and every plan) as JSON here.
+    #[arg(long)]
+    pub report: Option<PathBuf>,
+}
+
+pub fn run(command: TrainCommand) -> anyhow::Result<()> {
+    match command {
+        TrainCommand::Sft(args) => sft(args),
+        TrainCommand::Pairs(args) => pairs(args),
+        TrainCommand::Dpo(args) => dpo(args),
+        TrainCommand::Names(args) => names(args),
+    }
+}
+
+/// Loads the model to train (from the newest checkpoint when resuming) on an autodiff device.
+fn load_for_training(model: &ModelArgs, resume: Option<&Path>) -> anyhow::Result<rf_engine::LocalModel> {
+    let device = rf_engine::init_device(match model.device {
+        DeviceArg::Cpu => rf_engine::DeviceChoice::Cpu,
+        DeviceArg::Wgpu => rf_engine::DeviceChoice::Wgpu,
+    })?;
+    let path = resume.unwrap_or(&model.model);
+    let tokenizer = if resume.is_some() { None } else { model.tokenizer.as_deref() };
+    rf_train::checkpoint::load_trainable(path, tokenizer, &device, model.context_len)
+        .with_context(|| format!("loading {} for training", path.display()))
+}
+
+fn progress(total: u64, done: u64) -> ProgressBar {
+    let bar = ProgressBar::new(total).with_position(done);
+    bar.set_style(
+        ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} steps, {elapsed} elapsed, ETA {eta} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar
+}
+
+fn step_message(log: &StepLog) -> String {
+    match (log.margin, log.accuracy) {
+        (Some(m), Some(a)) => format!("loss {:.4} margin {m:+.4} acc {a:.2} lr {:.2e}", log.loss, log.lr),
+        _ => format!("loss {:.4} lr {:.2e} ({:.1} s/step)", log.loss, log.lr, log.seconds),
+    }
+}
+
+/// Tokenises examples, dropping (and counting) those longer than `max_len`.
+fn tokenize_all(model: &rf_engine::LocalModel, examples: &[SftExample], max_len: usize) -> anyhow::Result<Vec<Tokenized>> {
+    let mut items = Vec::new();
+    let mut skipped = 0;
+    for ex in examples {
+        match data::tokenize(model, &ex.messages, &ex.response, max_len) {
+            Ok(t) => items.push(t),
+            Err(rf_train::TrainError::BadExample { .. }) => skipped += 1,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    eprintln!("{} examples ({skipped} longer than --max-len {max_len} skipped)", items.len());
+    Ok(items)
+}
+
+fn sft(args: SftArgs) -> anyhow::Result<()> {
+    let library = Library::load_dir(&args.templates).with_context(|| format!("loading {}", args.templates.display()))?;
+    let cfg = args.optim.config(2e-5);
+    let start = find_start(&args.optim.out, "sft")?;
+    if let Some(dir) = &start.checkpoint {
+        eprintln!("resuming from {} (step {})", dir.display(), start.step);
+    }
+    let model = load_for_training(&args.model, start.checkpoint.as_deref())?;
+    let examples = data::sft_dataset(&library);
+    let items = tokenize_all(&model, &examples, args.optim.max_len)?;
+    let bar = progress(cfg.steps, start.step);
+    bar.set_prefix("sft");
+    train(model.model, &model.tokenizer, &Sft { items }, &cfg, &args.optim.out, &start, |log| {
+        bar.set_position(log.step);
+        bar.set_message(step_message(log));
+    })?;
+    bar.finish();
+    println!("checkpoints and log.jsonl in {}", args.optim.out.display());
+    Ok(())
+}
+
+/// Problems with an answer from the worked examples, on one side of the held-out split.
+fn problems(library: &Library, held_out: bool) -> Vec<(String, Problem)> {
+    library
+        .templates
+        .iter()
+        .filter(|t| data::is_held_out(&t.id) == held_out)
+        .filter_map(|t| {
+            let answer = t.example.answer.clone()?;
+            let text = t.example.problem.trim();
+            (!text.is_empty() && !answer.trim().is_empty()).then(|| (t.id.clone(), Problem { text: text.to_string(), answer }))
+        })
+        .collect()
+}
+
+fn pairs(args: PairsArgs) -> anyhow::Result<()> {
+    let (library, retriever) = load_templates(None, &args.templates)?;
+    let mut inference = args.model.load()?;
+    let mut navigator = args.model.load_navigator(args.navigator.as_ref())?;
+    let done: Vec<PreferencePair> = read_pairs(&args.out).unwrap_or_default();
+    let done_problems: std::collections::HashSet<String> = done.iter().map(|p| p.problem.clone()).collect();
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&args.out)
+        .with_context(|| format!("opening {}", args.out.display()))?;
+    // A record of every problem scored, pairs or not, so a re-run skips it.
+    let scored_path = args.out.with_extension("scored.jsonl");
+    let scored_before: std::collections::HashSet<String> = std::fs::read_to_string(&scored_path)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter_map(|v| v["problem"].as_str().map(str::to_string))
+        .collect();
+    let mut scored_log = std::fs::OpenOptions::new().create(true).append(true).open(&scored_path)?;
+    let config = PlannerConfig {
+        inference: rf_planner::SamplingConfig::paper(args.step_tokens),
+        max_plan_steps: args.max_plan_steps,
+        max_plan_attempts: 1,
+        evaluate_steps: false,
+        seed: args.seed,
+        ..PlannerConfig::default()
+    };
+    for (split, held_out, count) in [("train", false, args.problems), ("held_out", true, args.held_out_problems)] {
+        let pool: Vec<Problem> = problems(&library, held_out).into_iter().map(|(_, p)| p).collect();
+        for (i, problem) in pool.iter().take(count).enumerate() {
+            if done_problems.contains(&problem.text) || scored_before.contains(&problem.text) {
+                continue;
+            }
+            let nav = navigator.as_mut().unwrap_or(&mut inference);
+            let trajectories =
+                rf_train::pairs::sample_trajectories(nav, &problem.text, args.samples, args.samples * 3, args.seed + i as u64 * 1000, args.plan_tokens)?;
+            let similar = rf_train::pairs::similar_problems(problem, &pool, args.similar);
+            let mut backend = EngineBackend {
+                inference: &mut inference,
+                navigator: navigator.as_mut(),
+                library: &library,
+                retriever: &retriever,
+                sink: None,
+            };
+            let scored = rf_train::pairs::score_trajectories(&trajectories, problem, &similar, &config, &mut backend);
+            let new = rf_train::pairs::make_pairs(&problem.text, &scored, split, args.max_pairs);
+            for pair in &new {
+                writeln!(file, "{}", serde_json::to_string(pair)?)?;
+            }
+            let scores: Vec<f64> = scored.iter().map(|s| s.score).collect();
+            writeln!(scored_log, "{}", serde_json::json!({"problem": problem.text, "split": split, "scores": scores, "pairs": new.len()}))?;
+            eprintln!("[{split} {}/{count}] {} trajectories, scores {scores:?}, {} pairs", i + 1, trajectories.len(), new.len());
+        }
+    }
+    Ok(())
+}
+
+fn read_pairs(path: &Path) -> anyhow::Result<Vec<PreferencePair>> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| serde_json::from_str(l).with_context(|| format!("{} line {}", path.display(), i + 1)))
+        .collect()
+}
+
+fn dpo(args: DpoArgs) -> anyhow::Result<()> {
+    let all = read_pairs(&args.pairs)?;
+    let cfg = args.optim.config(5e-7);
+    let start = find_start(&args.optim.out, "dpo")?;
+    let model = load_for_training(&args.model, start.checkpoint.as_deref())?;
+    let tokenized = |pairs: &[&PreferencePair]| -> anyhow::Result<Vec<(Tokenized, Tokenized)>> {
+        pairs
+            .iter()
+            .map(|p| {
+                let messages = rf_planner::prompts::plan_messages(&p.problem, data::PLAN_STEPS);
+                Ok((
+                    data::tokenize(&model, &messages, &p.chosen, args.optim.max_len)?,
+                    data::tokenize(&model, &messages, &p.rejected, args.optim.max_len)?,
+                ))
+            })
+            .collect()
+    };
+    let (train_pairs, held_pairs): (Vec<&PreferencePair>, Vec<&PreferencePair>) = all.iter().partition(|p| p.split != "held_out");
+    if train_pairs.is_empty() {
+        bail!("{} has no training pairs", args.pairs.display());
+    }
+    let train_tok = tokenized(&train_pairs)?;
+    let held_tok = tokenized(&held_pairs)?;
+    // The reference is the starting model; its log-probabilities are computed once and kept, so
+    // a resumed run does not take them from the partly trained model.
+    std::fs::create_dir_all(&args.optim.out)?;
+    let ref_path = args.optim.out.join("reference_logprobs.json");
+    let refs: Vec<(f64, f64)> = if ref_path.exists() {
+        serde_json::from_str(&std::fs::read_to_string(&ref_path)?)?
+    } else {
+        if start.checkpoint.is_some() {
+            bail!("{} is missing; cannot resume DPO without the reference", ref_path.display());
+        }
+        eprintln!("reference log-probabilities for {} pairs…", train_tok.len() + held_tok.len());
+        let all_tok: Vec<(Tokenized, Tokenized)> = train_tok.iter().chain(&held_tok).cloned().collect();
+        let refs = reference_logprobs(&model.model, &all_tok)?;
+        std::fs::write(&ref_path, serde_json::to_string(&refs)?)?;
+        refs
+    };
+    let scored = |toks: &[(Tokenized, Tokenized)], offset: usize| -> Vec<ScoredPair> {
+        toks.iter()
+            .zip(&refs[offset..])
+            .map(|((c, r), (rc, rr))| ScoredPair { chosen: c.clone(), rejected: r.clone(), ref_chosen: *rc, ref_rejected: *rr })
+            .collect()
+    };
+    let train_set = Dpo { pairs: scored(&train_tok, 0), beta: args.beta };
+    let held_set = Dpo { pairs: scored(&held_tok, train_tok.len()), beta: args.beta };
+    let accuracy = |m: &[f64]| m.iter().filter(|x| **x > 0.0).count() as f64 / m.len().max(1) as f64;
+    let held_before = held_set.margins(&model.model)?;
+    let bar = progress(cfg.steps, start.step);
+    bar.set_prefix("dpo");
+    let trained = train(model.model, &model.tokenizer, &train_set, &cfg, &args.optim.out, &start, |log| {
+        bar.set_position(log.step);
+        bar.set_message(step_message(log));
+    })?;
+    bar.finish();
+    let held_after = held_set.margins(&trained)?;
+    let train_after = train_set.margins(&trained)?;
+    let mean = |m: &[f64]| m.iter().sum::<f64>() / m.len().max(1) as f64;
+    let report = serde_json::json!({
+        "beta": args.beta,
+        "train_pairs": train_set.pairs.len(),
+        "held_out_pairs": held_set.pairs.len(),
+        "train_accuracy_after": accuracy(&train_after),
+        "train_margin_after": mean(&train_after),
+        "held_out_accuracy_before": accuracy(&held_before),
+        "held_out_accuracy_after": accuracy(&held_after),
+        "held_out_margin_before": mean(&held_before),
+        "held_out_margin_after": mean(&held_after),
+    });
+    std::fs::write(args.optim.out.join("report.json"), serde_json::to_string_pretty(&report)?)?;
+    println!("{}", serde_json::to_string_pretty(&report)?);
+    Ok(())
+}
+
+fn names(args: NamesArgs) -> anyhow::Result<()> {
+    let library = Library::load_dir(&args.templates).with_context(|| format!("loading {}", args.templates.display()))?;
+    let mut held = data::trajectory_examples(&library, true);
+    held.truncate(args.limit.unwrap_or(usize::MAX));
+    let mut model = args.model.load()?;
+    let mut plans = Vec::new();
+    let bar = ProgressBar::new(held.len() as u64);
+    let report = rf_train::names::evaluate_names(&mut model, &library, &held, args.max_tokens, |i, text| {
+        bar.set_position(i as u64 + 1);
+        plans.push(serde_json::json!({"template_id": held[i].template_id, "plan": text}));
+    })?;
+    bar.finish_and_clear();
+    println!(
+        "{} held-out problems: plans parsed {:.3}, steps naming a library template {}/{} = {:.3}, own template named {:.3}",
+        report.problems,
+        report.parse_rate(),
+        report.library_name_hits,
+        report.steps,
+        report.step_hit_rate(),
+        report.gold_hit_rate()
+    );
+    if let Some(path) = &args.report {
+        let json = serde_json::json!({"model": args.model.model, "report": report, "step_hit_rate": report.step_hit_rate(), "gold_hit_rate": report.gold_hit_rate(), "plans": plans});
+        std::fs::write(path, serde_json::to_string_pretty(&json)?)?;
+    }
+    Ok(())
+}
