@@ -122,7 +122,8 @@ pub struct PairsArgs {
     /// JSONL file the pairs are appended to.
     #[arg(long)]
     pub out: PathBuf,
-    /// Training problems to use (worked examples of non-held-out templates with an answer).
+    /// Training problems to use (worked examples of non-held-out templates with an answer,
+    /// shortest first).
     #[arg(long, default_value_t = 8)]
     pub problems: usize,
     /// Held-out problems (from held-out templates) for measuring preference accuracy.
@@ -241,9 +242,11 @@ fn sft(args: SftArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Problems with an answer from the worked examples, on one side of the held-out split.
+/// Problems with an answer from the worked examples, on one side of the held-out split,
+/// shortest first: the small models here solve almost none of the long ones, and pairs need
+/// trajectories whose scores differ.
 fn problems(library: &Library, held_out: bool) -> Vec<(String, Problem)> {
-    library
+    let mut found: Vec<(String, Problem)> = library
         .templates
         .iter()
         .filter(|t| data::is_held_out(&t.id) == held_out)
@@ -252,7 +255,9 @@ fn problems(library: &Library, held_out: bool) -> Vec<(String, Problem)> {
             let text = t.example.problem.trim();
             (!text.is_empty() && !answer.trim().is_empty()).then(|| (t.id.clone(), Problem { text: text.to_string(), answer }))
         })
-        .collect()
+        .collect();
+    found.sort_by_key(|(_, p)| p.text.chars().count());
+    found
 }
 
 fn pairs(args: PairsArgs) -> anyhow::Result<()> {
