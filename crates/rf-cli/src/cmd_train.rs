@@ -122,7 +122,7 @@ pub struct PairsArgs {
     /// JSONL file the pairs are appended to.
     #[arg(long)]
     pub out: PathBuf,
-    /// Training problems to use (worked examples of non-held-out templates with an answer,
+    /// Training problems to use (worked examples of the non-held-out templates written here,
     /// shortest first).
     #[arg(long, default_value_t = 8)]
     pub problems: usize,
@@ -242,14 +242,15 @@ fn sft(args: SftArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Problems with an answer from the worked examples, on one side of the held-out split,
-/// shortest first: the small models here solve almost none of the long ones, and pairs need
-/// trajectories whose scores differ.
+/// Problems from the worked examples of the templates written here (their answers were checked
+/// by computation; many upstream examples lack a usable problem or answer), on one side of the
+/// held-out split, shortest first: the small models here solve almost none of the long ones,
+/// and pairs need trajectories whose scores differ.
 fn problems(library: &Library, held_out: bool) -> Vec<(String, Problem)> {
     let mut found: Vec<(String, Problem)> = library
         .templates
         .iter()
-        .filter(|t| data::is_held_out(&t.id) == held_out)
+        .filter(|t| t.origin == rf_templates::Origin::ReasonfluxWeb && data::is_held_out(&t.id) == held_out)
         .filter_map(|t| {
             let answer = t.example.answer.clone()?;
             let text = t.example.problem.trim();
