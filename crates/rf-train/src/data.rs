@@ -68,7 +68,9 @@ pub fn structure_examples(library: &Library) -> Vec<SftExample> {
         .collect()
 }
 
-/// The one-step trajectory that solves a template's own worked problem, as plan JSON.
+/// The one-step trajectory that solves a template's own worked problem, as plan JSON with the
+/// keys in the planner's order: the template name comes first, so the navigator commits to a
+/// library name before it writes anything else.
 pub fn trajectory_for(t: &Template) -> String {
     let first_step = t.example.solution.iter().map(|s| s.trim()).find(|s| !s.is_empty());
     let sub_goal = match first_step {
@@ -76,7 +78,14 @@ pub fn trajectory_for(t: &Template) -> String {
         None => format!("Apply {} to this problem.", t.name),
     };
     let tags: Vec<&String> = t.tags.iter().take(4).collect();
-    serde_json::json!({"steps": [{"template": t.name, "tags": tags, "sub_goal": sub_goal}]}).to_string()
+    // serde_json's maps sort their keys, which would put "sub_goal" first: write the object
+    // by hand, each value encoded by serde_json.
+    format!(
+        r#"{{"steps": [{{"template": {}, "tags": {}, "sub_goal": {}}}]}}"#,
+        serde_json::Value::from(t.name.as_str()),
+        serde_json::Value::from(tags.iter().map(|t| t.as_str()).collect::<Vec<_>>()),
+        serde_json::Value::from(sub_goal)
+    )
 }
 
 /// problem → trajectory, for the templates on the chosen side of the held-out split.
@@ -148,6 +157,14 @@ mod tests {
         let held = ids.iter().filter(|id| is_held_out(id)).count();
         assert!((150..250).contains(&held), "{held}");
         assert_eq!(is_held_out("t-7"), is_held_out("t-7"));
+    }
+
+    #[test]
+    fn trajectory_names_the_template_before_the_sub_goal() {
+        let lib = Library::load_dir(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../templates")).unwrap();
+        let text = trajectory_for(&lib.templates[0]);
+        let (template, tags, goal) = (text.find("\"template\"").unwrap(), text.find("\"tags\"").unwrap(), text.find("\"sub_goal\"").unwrap());
+        assert!(template < tags && tags < goal, "{text}");
     }
 
     #[test]

@@ -30,8 +30,6 @@ pub enum TrainError {
     Engine(#[from] rf_engine::EngineError),
     #[error("{path}: {source}")]
     Io { path: String, source: std::io::Error },
-    #[error("{path}: {message}")]
-    Format { path: String, message: String },
     #[error("example {index} is unusable: {reason}")]
     BadExample { index: usize, reason: String },
     #[error("no training examples")]
