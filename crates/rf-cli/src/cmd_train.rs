@@ -166,6 +166,9 @@ pub struct NamesArgs {
     /// Write the report (and every plan) as JSON here.
     #[arg(long)]
     pub report: Option<PathBuf>,
+    /// Score the plans saved in an earlier --report instead of generating (no model needed).
+    #[arg(long)]
+    pub rescore: Option<PathBuf>,
 }
 
 pub fn run(command: TrainCommand) -> anyhow::Result<()> {
@@ -405,27 +408,49 @@ fn dpo(args: DpoArgs) -> anyhow::Result<()> {
 
 fn names(args: NamesArgs) -> anyhow::Result<()> {
     let library = Library::load_dir(&args.templates).with_context(|| format!("loading {}", args.templates.display()))?;
-    let mut held = data::trajectory_examples(&library, true);
-    held.truncate(args.limit.unwrap_or(usize::MAX));
-    let mut model = args.model.load()?;
     let mut plans = Vec::new();
-    let bar = ProgressBar::new(held.len() as u64);
-    let report = rf_train::names::evaluate_names(&mut model, &library, &held, args.max_tokens, |i, text| {
-        bar.set_position(i as u64 + 1);
-        plans.push(serde_json::json!({"template_id": held[i].template_id, "plan": text}));
-    })?;
-    bar.finish_and_clear();
+    let report = match &args.rescore {
+        Some(path) => {
+            let saved: serde_json::Value = serde_json::from_str(
+                &std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?,
+            )?;
+            plans = saved["plans"].as_array().cloned().unwrap_or_default();
+            let pairs: Vec<(&str, &str)> = plans
+                .iter()
+                .filter_map(|p| Some((p["template_id"].as_str()?, p["plan"].as_str()?)))
+                .collect();
+            rf_train::names::score_plans(&library, pairs)
+        }
+        None => {
+            let mut held = data::trajectory_examples(&library, true);
+            held.truncate(args.limit.unwrap_or(usize::MAX));
+            let mut model = args.model.load()?;
+            let bar = ProgressBar::new(held.len() as u64);
+            let report = rf_train::names::evaluate_names(&mut model, &library, &held, args.max_tokens, |i, text| {
+                bar.set_position(i as u64 + 1);
+                plans.push(serde_json::json!({"template_id": held[i].template_id, "plan": text}));
+            })?;
+            bar.finish_and_clear();
+            report
+        }
+    };
     println!(
-        "{} held-out problems: plans parsed {:.3}, steps naming a library template {}/{} = {:.3}, own template named {:.3}",
+        "{} held-out problems: plans parsed {:.3}; steps naming a library template exactly {}/{} = {:.3}; \
+         own template named {:.3}; own template retrieved (top {}) from the plan {:.3}",
         report.problems,
         report.parse_rate(),
         report.library_name_hits,
         report.steps,
         report.step_hit_rate(),
-        report.gold_hit_rate()
+        report.gold_hit_rate(),
+        rf_train::names::RETRIEVE_K,
+        report.gold_retrieved_rate()
     );
     if let Some(path) = &args.report {
-        let json = serde_json::json!({"model": args.model.model, "report": report, "step_hit_rate": report.step_hit_rate(), "gold_hit_rate": report.gold_hit_rate(), "plans": plans});
+        let json = serde_json::json!({
+            "model": args.model.model, "report": report, "step_hit_rate": report.step_hit_rate(),
+            "gold_hit_rate": report.gold_hit_rate(), "gold_retrieved_rate": report.gold_retrieved_rate(), "plans": plans
+        });
         std::fs::write(path, serde_json::to_string_pretty(&json)?)?;
     }
     Ok(())

@@ -5,7 +5,7 @@ use std::ops::ControlFlow;
 
 use rf_engine::{GenerationConfig, LocalModel, SamplingConfig};
 use rf_planner::parse::parse_plan;
-use rf_templates::Library;
+use rf_templates::{Library, Retriever};
 use serde::Serialize;
 
 use crate::Result;
@@ -22,7 +22,14 @@ pub struct NameReport {
     pub library_name_hits: usize,
     /// Problems whose plan names the template the problem was written for.
     pub gold_hits: usize,
+    /// Problems where the planner's retrieval (each step's name + tags + sub-goal, top
+    /// [`RETRIEVE_K`]) brings back the template the problem was written for: what the names are
+    /// for, since the planner fetches templates by retrieval.
+    pub gold_retrieved: usize,
 }
+
+/// Templates the planner fetches per step (its default `retrieve_k`).
+pub const RETRIEVE_K: usize = 3;
 
 impl NameReport {
     /// Fraction of plan steps naming a library template (0 when there are no steps).
@@ -32,6 +39,10 @@ impl NameReport {
     /// Fraction of problems whose plan names their own template.
     pub fn gold_hit_rate(&self) -> f64 {
         ratio(self.gold_hits, self.problems)
+    }
+    /// Fraction of problems whose own template is retrieved from the plan.
+    pub fn gold_retrieved_rate(&self) -> f64 {
+        ratio(self.gold_retrieved, self.problems)
     }
     pub fn parse_rate(&self) -> f64 {
         ratio(self.parsed_plans, self.problems)
@@ -46,8 +57,16 @@ fn normalize(name: &str) -> String {
     name.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
 }
 
-/// Scores one navigator reply against the library and the problem's own template name.
-pub fn score_plan(text: &str, names: &HashSet<String>, gold_name: &str, report: &mut NameReport) {
+/// Scores one navigator reply against the library and the problem's own template
+/// (`gold_id`); `retrieve` maps a query to template ids, as the planner's retrieval does.
+pub fn score_plan(
+    text: &str,
+    names: &HashSet<String>,
+    gold_name: &str,
+    gold_id: &str,
+    retrieve: &dyn Fn(&str) -> Vec<String>,
+    report: &mut NameReport,
+) {
     report.problems += 1;
     let Some((steps, _)) = parse_plan(text, PLAN_STEPS) else { return };
     report.parsed_plans += 1;
@@ -57,9 +76,25 @@ pub fn score_plan(text: &str, names: &HashSet<String>, gold_name: &str, report: 
     if named.contains(&normalize(gold_name)) {
         report.gold_hits += 1;
     }
+    if steps.iter().any(|s| retrieve(&s.query()).iter().any(|id| id == gold_id)) {
+        report.gold_retrieved += 1;
+    }
 }
 
-/// Greedy plans from `model` for each navigator example, scored with [`score_plan`];
+/// Scores already generated plans: `(template id of the problem, navigator reply)`.
+pub fn score_plans<'a>(library: &Library, plans: impl IntoIterator<Item = (&'a str, &'a str)>) -> NameReport {
+    let names: HashSet<String> = library.templates.iter().map(|t| normalize(&t.name)).collect();
+    let retriever = Retriever::build(library);
+    let retrieve = |q: &str| retriever.search(q, RETRIEVE_K).into_iter().map(|h| h.id).collect::<Vec<_>>();
+    let mut report = NameReport::default();
+    for (id, text) in plans {
+        let gold = library.get(id).map(|t| t.name.as_str()).unwrap_or("");
+        score_plan(text, &names, gold, id, &retrieve, &mut report);
+    }
+    report
+}
+
+/// Greedy plans from `model` for each navigator example, scored with [`score_plans`];
 /// `on_plan(i, text)` sees every reply.
 pub fn evaluate_names(
     model: &mut LocalModel,
@@ -68,17 +103,15 @@ pub fn evaluate_names(
     max_new_tokens: usize,
     mut on_plan: impl FnMut(usize, &str),
 ) -> Result<NameReport> {
-    let names: HashSet<String> = library.templates.iter().map(|t| normalize(&t.name)).collect();
     let cfg = GenerationConfig { max_new_tokens, sampling: SamplingConfig::greedy(), ..Default::default() };
-    let mut report = NameReport::default();
+    let mut plans = Vec::with_capacity(examples.len());
     for (i, ex) in examples.iter().enumerate() {
         let prompt = model.chat_prompt(&engine_messages(&ex.messages))?;
         let text = model.generate_ids(&prompt, &cfg, |_| ControlFlow::Continue(()))?.text;
         on_plan(i, &text);
-        let gold = library.get(&ex.template_id).map(|t| t.name.as_str()).unwrap_or("");
-        score_plan(&text, &names, gold, &mut report);
+        plans.push((ex.template_id.as_str(), text));
     }
-    Ok(report)
+    Ok(score_plans(library, plans.iter().map(|(id, t)| (*id, t.as_str()))))
 }
 
 #[cfg(test)]
@@ -88,10 +121,12 @@ mod tests {
     #[test]
     fn hits_are_counted_per_step_and_per_problem() {
         let names: HashSet<String> = ["vieta's formulas", "casework"].iter().map(|s| s.to_string()).collect();
+        let retrieve = |q: &str| if q.contains("Guess") { vec!["t-vieta".to_string()] } else { vec![] };
         let mut r = NameReport::default();
-        score_plan(r#"{"steps":[{"template":"Vieta's  Formulas","tags":["a"],"sub_goal":"x"},{"template":"Guess","tags":[],"sub_goal":"y"}]}"#, &names, "vieta's formulas", &mut r);
-        score_plan("no plan here", &names, "casework", &mut r);
-        assert_eq!((r.problems, r.parsed_plans, r.steps, r.library_name_hits, r.gold_hits), (2, 1, 2, 1, 1));
+        let plan = r#"{"steps":[{"template":"Vieta's  Formulas","tags":["a"],"sub_goal":"x"},{"template":"Guess","tags":[],"sub_goal":"y"}]}"#;
+        score_plan(plan, &names, "vieta's formulas", "t-vieta", &retrieve, &mut r);
+        score_plan("no plan here", &names, "casework", "t-case", &retrieve, &mut r);
+        assert_eq!((r.problems, r.parsed_plans, r.steps, r.library_name_hits, r.gold_hits, r.gold_retrieved), (2, 1, 2, 1, 1, 1));
         assert_eq!(r.step_hit_rate(), 0.5);
     }
 }
