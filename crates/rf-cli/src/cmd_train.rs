@@ -122,8 +122,15 @@ pub struct PairsArgs {
     /// JSONL file the pairs are appended to.
     #[arg(long)]
     pub out: PathBuf,
-    /// Training problems to use (worked examples of the non-held-out templates written here,
-    /// shortest first).
+    /// Take the problems from this benchmark (e.g. gsm8k) instead of the library's worked
+    /// examples: the first --problems for training, the next --held-out-problems held out.
+    #[arg(long)]
+    pub bench: Option<String>,
+    /// Repository root holding assets/ (for --bench).
+    #[arg(long, default_value = ".")]
+    pub root: PathBuf,
+    /// Training problems to use (default source: worked examples of the non-held-out templates
+    /// written here, shortest first).
     #[arg(long, default_value_t = 8)]
     pub problems: usize,
     /// Held-out problems (from held-out templates) for measuring preference accuracy.
@@ -292,8 +299,22 @@ fn pairs(args: PairsArgs) -> anyhow::Result<()> {
         seed: args.seed,
         ..PlannerConfig::default()
     };
+    let bench: Option<Vec<Problem>> = match &args.bench {
+        Some(name) => Some(
+            rf_eval::load_benchmark_with(name, &rf_eval::BenchmarkPaths::default_for_repo(&args.root), &Default::default())?
+                .into_iter()
+                .map(|p| Problem { text: p.question, answer: p.gold })
+                .collect(),
+        ),
+        None => None,
+    };
     for (split, held_out, count) in [("train", false, args.problems), ("held_out", true, args.held_out_problems)] {
-        let pool: Vec<Problem> = problems(&library, held_out).into_iter().map(|(_, p)| p).collect();
+        let pool: Vec<Problem> = match &bench {
+            // Disjoint slices: training problems first, held-out problems after them.
+            Some(all) if held_out => all.iter().skip(args.problems).take(count).cloned().collect(),
+            Some(all) => all.iter().take(count).cloned().collect(),
+            None => problems(&library, held_out).into_iter().map(|(_, p)| p).collect(),
+        };
         for (i, problem) in pool.iter().take(count).enumerate() {
             if done_problems.contains(&problem.text) || scored_before.contains(&problem.text) {
                 continue;
