@@ -13,7 +13,7 @@ use rf_train::pairs::{PreferencePair, Problem};
 use rf_train::trainer::{Dpo, ScoredPair, Sft, StepLog, TrainConfig, find_start, reference_logprobs, train};
 
 use crate::backend::{EngineBackend, load_templates};
-use crate::common::{DeviceArg, ModelArgs};
+use crate::common::ModelArgs;
 
 #[derive(clap::Subcommand, Debug)]
 pub enum TrainCommand {
@@ -189,10 +189,7 @@ pub fn run(command: TrainCommand) -> anyhow::Result<()> {
 
 /// Loads the model to train (from the newest checkpoint when resuming) on an autodiff device.
 fn load_for_training(model: &ModelArgs, resume: Option<&Path>) -> anyhow::Result<rf_engine::LocalModel> {
-    let device = rf_engine::init_device(match model.device {
-        DeviceArg::Cpu => rf_engine::DeviceChoice::Cpu,
-        DeviceArg::Wgpu => rf_engine::DeviceChoice::Wgpu,
-    })?;
+    let device = model.init_device()?;
     let path = resume.unwrap_or(&model.model);
     let tokenizer = if resume.is_some() { None } else { model.tokenizer.as_deref() };
     rf_train::checkpoint::load_trainable(path, tokenizer, &device, model.context_len)

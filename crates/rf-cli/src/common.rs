@@ -31,12 +31,16 @@ pub struct ModelArgs {
 }
 
 impl ModelArgs {
-    pub fn load(&self) -> anyhow::Result<LocalModel> {
-        let choice = match self.device {
+    /// Initialises the chosen compute device.
+    pub fn init_device(&self) -> anyhow::Result<rf_engine::Device> {
+        Ok(init_device(match self.device {
             DeviceArg::Cpu => DeviceChoice::Cpu,
             DeviceArg::Wgpu => DeviceChoice::Wgpu,
-        };
-        let device = init_device(choice)?;
+        })?)
+    }
+
+    pub fn load(&self) -> anyhow::Result<LocalModel> {
+        let device = self.init_device()?;
         LocalModel::load_path(&self.model, self.tokenizer.as_deref(), &device, self.context_len)
             .with_context(|| format!("loading model {}", self.model.display()))
     }

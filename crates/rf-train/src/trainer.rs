@@ -335,10 +335,11 @@ fn restore_param_ids(model: Transformer, dir: &Path) -> Result<Transformer> {
     let text = std::fs::read_to_string(&path).map_err(io_error(&path))?;
     let ids: Vec<u64> = serde_json::from_str(&text)
         .map_err(|e| TrainError::Checkpoint { path: path.display().to_string(), message: e.to_string() })?;
-    if ids.len() != param_ids(&model).len() {
+    let expected = param_ids(&model).len();
+    if ids.len() != expected {
         return Err(TrainError::Checkpoint {
             path: path.display().to_string(),
-            message: format!("{} ids saved, the model has {} parameters", ids.len(), param_ids(&model).len()),
+            message: format!("{} ids saved, the model has {expected} parameters", ids.len()),
         });
     }
     struct SetIds(std::vec::IntoIter<u64>);
