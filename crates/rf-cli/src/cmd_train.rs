@@ -397,7 +397,9 @@ fn dpo(args: DpoArgs) -> anyhow::Result<()> {
     let train_set = Dpo { pairs: scored(&train_tok, 0), beta: args.beta };
     let held_set = Dpo { pairs: scored(&held_tok, train_tok.len()), beta: args.beta };
     let accuracy = |m: &[f64]| m.iter().filter(|x| **x > 0.0).count() as f64 / m.len().max(1) as f64;
-    let held_before = held_set.margins(&model.model)?;
+    // "Before" means the reference itself; a resumed run starts from a trained model, so it has
+    // no before figures of its own (they are in the first run's report).
+    let held_before = if start.checkpoint.is_none() { Some(held_set.margins(&model.model)?) } else { None };
     let bar = progress(cfg.steps, start.step);
     bar.set_prefix("dpo");
     let trained = train(model.model, &model.tokenizer, &train_set, &cfg, &args.optim.out, &start, |log| {
@@ -414,9 +416,9 @@ fn dpo(args: DpoArgs) -> anyhow::Result<()> {
         "held_out_pairs": held_set.pairs.len(),
         "train_accuracy_after": accuracy(&train_after),
         "train_margin_after": mean(&train_after),
-        "held_out_accuracy_before": accuracy(&held_before),
+        "held_out_accuracy_before": held_before.as_deref().map(accuracy),
         "held_out_accuracy_after": accuracy(&held_after),
-        "held_out_margin_before": mean(&held_before),
+        "held_out_margin_before": held_before.as_deref().map(mean),
         "held_out_margin_after": mean(&held_after),
     });
     std::fs::write(args.optim.out.join("report.json"), serde_json::to_string_pretty(&report)?)?;
