@@ -18,7 +18,7 @@ use crate::common::ModelArgs;
 #[derive(clap::Subcommand, Debug)]
 pub enum TrainCommand {
     /// Structure-based fine-tuning on the template library ((name, tags) → (description,
-    /// scope), and problem → trajectory). Re-running with the same --out resumes.
+    /// scope), its reverse, and problem → trajectory). Re-running with the same --out resumes.
     Sft(SftArgs),
     /// Sample trajectories from a navigator, score them with the planner and grader, and append
     /// preference pairs to a JSONL file (re-running skips the problems already done).
@@ -90,8 +90,29 @@ pub struct SftArgs {
     /// Template library folder.
     #[arg(long, default_value = "templates")]
     pub templates: PathBuf,
+    /// Example kinds to train on: structure ((name, tags) → (description, scope), the paper's),
+    /// recall (the reverse: the library's names as output), trajectory (problem → plan).
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "structure,recall,trajectory")]
+    pub kinds: Vec<KindArg>,
     #[command(flatten)]
     pub optim: OptimArgs,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum KindArg {
+    Structure,
+    Recall,
+    Trajectory,
+}
+
+impl From<KindArg> for data::ExampleKind {
+    fn from(k: KindArg) -> Self {
+        match k {
+            KindArg::Structure => data::ExampleKind::Structure,
+            KindArg::Recall => data::ExampleKind::Recall,
+            KindArg::Trajectory => data::ExampleKind::Trajectory,
+        }
+    }
 }
 
 #[derive(clap::Args, Debug)]
@@ -236,7 +257,8 @@ fn sft(args: SftArgs) -> anyhow::Result<()> {
         eprintln!("resuming from {} (step {})", dir.display(), start.step);
     }
     let model = load_for_training(&args.model, start.checkpoint.as_deref())?;
-    let examples = data::sft_dataset(&library);
+    let kinds: Vec<data::ExampleKind> = args.kinds.iter().map(|&k| k.into()).collect();
+    let examples = data::sft_dataset(&library, &kinds);
     let items = tokenize_all(&model, &examples, args.optim.max_len)?;
     let bar = progress(cfg.steps, start.step);
     bar.set_prefix("sft");

@@ -318,17 +318,22 @@ impl Transformer {
         Ok(self.head(x))
     }
 
-    /// Logits for every position of `ids` as a fresh sequence, without reading or touching the
-    /// KV cache. This is the training forward: on an autodiff device the result is tracked.
+    /// Logits for the positions `logits_from..` of `ids` as a fresh sequence, without reading or
+    /// touching the KV cache. This is the training forward: on an autodiff device the result is
+    /// tracked. Training scores only the response, so the prompt's rows skip the vocabulary
+    /// projection (a fifth of a small model's work per token).
     ///
     /// # Shapes
-    /// - returns `[ids.len(), vocab_size]`
-    pub fn forward_sequence(&self, ids: &[u32]) -> Result<Tensor<2>> {
+    /// - returns `[ids.len() - logits_from, vocab_size]`
+    pub fn forward_sequence(&self, ids: &[u32], logits_from: usize) -> Result<Tensor<2>> {
+        if logits_from >= ids.len() {
+            return Err(EngineError::EmptyPrompt);
+        }
         let mut x = self.embed(ids, 0)?;
         for layer in &self.layers {
             x = layer.forward(x, &self.rope, 0, None).0;
         }
-        Ok(self.head(x))
+        Ok(self.head(x.narrow(1, logits_from, ids.len() - logits_from)))
     }
 
     /// Checks `ids` (to be placed from position `start`) and looks up their embeddings.

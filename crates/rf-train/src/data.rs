@@ -1,6 +1,8 @@
 //! Training data from the template library.
 //!
 //! - Structure-based examples teach the library itself: (name, tags) → (description, scope).
+//! - Recall examples run the other way, (description, scope) → (name, tags), so the navigator
+//!   learns to write the library's names, which is what its plans must contain.
 //! - Navigator examples teach the planner's plan format: a template's worked problem → a
 //!   trajectory naming that template, its tags and a concrete sub-goal, in exactly the JSON the
 //!   planner asks its navigator for (`rf_planner::prompts::plan_messages`).
@@ -24,6 +26,8 @@ pub const PLAN_STEPS: usize = 6;
 pub enum ExampleKind {
     /// (name, tags) → (description, scope).
     Structure,
+    /// (description, scope) → (name, tags).
+    Recall,
     /// problem → template trajectory.
     Trajectory,
 }
@@ -68,6 +72,32 @@ pub fn structure_examples(library: &Library) -> Vec<SftExample> {
         .collect()
 }
 
+/// The prompt asking the navigator to name the template that a description and scope define.
+pub fn recall_messages(description: &str, scope: &[String]) -> Vec<ChatMessage> {
+    vec![
+        ChatMessage::system(NAVIGATOR_SYSTEM),
+        ChatMessage::user(format!(
+            "Description: {}\nScope: {}\n\nName the thought template this describes, and its tags.",
+            description.trim(),
+            scope.join("; ")
+        )),
+    ]
+}
+
+/// (description, scope) → (name, tags), one per template.
+pub fn recall_examples(library: &Library) -> Vec<SftExample> {
+    library
+        .templates
+        .iter()
+        .map(|t| SftExample {
+            kind: ExampleKind::Recall,
+            template_id: t.id.clone(),
+            messages: recall_messages(&t.description, &t.scope),
+            response: format!("Thought template: {}\nTags: {}", t.name, t.tags.join(", ")),
+        })
+        .collect()
+}
+
 /// The one-step trajectory that solves a template's own worked problem, as plan JSON with the
 /// keys in the planner's order: the template name comes first, so the navigator commits to a
 /// library name before it writes anything else.
@@ -103,10 +133,17 @@ pub fn trajectory_examples(library: &Library, held_out: bool) -> Vec<SftExample>
         .collect()
 }
 
-/// The SFT set: every structure example plus the navigator examples of non-held-out templates.
-pub fn sft_dataset(library: &Library) -> Vec<SftExample> {
-    let mut all = structure_examples(library);
-    all.extend(trajectory_examples(library, false));
+/// The SFT set of the chosen kinds: structure and recall examples for every template, navigator
+/// examples for the templates outside the held-out split.
+pub fn sft_dataset(library: &Library, kinds: &[ExampleKind]) -> Vec<SftExample> {
+    let mut all = Vec::new();
+    for kind in kinds {
+        all.extend(match kind {
+            ExampleKind::Structure => structure_examples(library),
+            ExampleKind::Recall => recall_examples(library),
+            ExampleKind::Trajectory => trajectory_examples(library, false),
+        });
+    }
     all
 }
 
@@ -168,6 +205,19 @@ mod tests {
     }
 
     #[test]
+    fn dataset_has_the_chosen_kinds_only() {
+        let lib = Library::load_dir(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../templates")).unwrap();
+        let recall = sft_dataset(&lib, &[ExampleKind::Recall]);
+        assert_eq!(recall.len(), lib.templates.len());
+        let t = lib.get(&recall[0].template_id).unwrap();
+        assert!(recall[0].response.starts_with(&format!("Thought template: {}\n", t.name)));
+        assert!(recall[0].messages[1].content.contains(t.description.trim()));
+        let both = sft_dataset(&lib, &[ExampleKind::Structure, ExampleKind::Trajectory]);
+        assert!(both.iter().all(|e| e.kind != ExampleKind::Recall));
+        assert_eq!(both.len(), lib.templates.len() + trajectory_examples(&lib, false).len());
+    }
+
+    #[test]
     fn trajectory_is_a_plan_the_planner_reads() {
         let lib = Library::load_dir(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../templates")).unwrap();
         for t in lib.templates.iter().take(50) {
@@ -175,9 +225,9 @@ mod tests {
             assert_eq!(steps.len(), 1);
             assert_eq!(steps[0].template, t.name);
         }
-        let sft = sft_dataset(&lib);
+        let sft = sft_dataset(&lib, &[ExampleKind::Structure, ExampleKind::Recall, ExampleKind::Trajectory]);
         let held = trajectory_examples(&lib, true);
-        assert!(held.iter().all(|h| sft.iter().all(|s| s.kind == ExampleKind::Structure || s.template_id != h.template_id)));
+        assert!(held.iter().all(|h| sft.iter().all(|s| s.kind != ExampleKind::Trajectory || s.template_id != h.template_id)));
         assert!(!held.is_empty());
     }
 }

@@ -23,8 +23,8 @@ pub fn response_logprob(model: &Transformer, seq: &Tokenized) -> Result<Tensor<1
     }
     let ids: Vec<u32> = seq.prompt.iter().chain(&seq.response).copied().collect();
     // Row i of the logits predicts ids[i + 1]; the response is predicted by rows p-1 .. p+r-2.
-    let logits = model.forward_sequence(&ids[..ids.len() - 1])?;
-    let logp = log_softmax(logits.narrow(0, p - 1, r), 1);
+    let logits = model.forward_sequence(&ids[..ids.len() - 1], p - 1)?;
+    let logp = log_softmax(logits, 1);
     let targets: Vec<i32> = seq.response.iter().map(|&t| t as i32).collect();
     let targets = Tensor::<2, Int>::from_data(TensorData::new(targets, [r, 1]), model.device());
     Ok(logp.gather(1, targets).sum())
