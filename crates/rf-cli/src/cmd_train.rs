@@ -147,6 +147,10 @@ pub struct PairsArgs {
     /// examples: the first --problems for training, the next --held-out-problems held out.
     #[arg(long)]
     pub bench: Option<String>,
+    /// With --bench: order its problems shortest first before slicing (the small inference
+    /// models solve few long ones, and pairs need trajectories whose scores differ).
+    #[arg(long)]
+    pub shortest_first: bool,
     /// Repository root holding assets/ (for --bench).
     #[arg(long, default_value = ".")]
     pub root: PathBuf,
@@ -319,12 +323,17 @@ fn pairs(args: PairsArgs) -> anyhow::Result<()> {
         ..PlannerConfig::default()
     };
     let bench: Option<Vec<Problem>> = match &args.bench {
-        Some(name) => Some(
-            rf_eval::load_benchmark_with(name, &rf_eval::BenchmarkPaths::default_for_repo(&args.root), &Default::default())?
-                .into_iter()
-                .map(|p| Problem { text: p.question, answer: p.gold })
-                .collect(),
-        ),
+        Some(name) => {
+            let mut all: Vec<Problem> =
+                rf_eval::load_benchmark_with(name, &rf_eval::BenchmarkPaths::default_for_repo(&args.root), &Default::default())?
+                    .into_iter()
+                    .map(|p| Problem { text: p.question, answer: p.gold })
+                    .collect();
+            if args.shortest_first {
+                all.sort_by_key(|p| p.text.chars().count());
+            }
+            Some(all)
+        }
         None => None,
     };
     for (split, held_out, count) in [("train", false, args.problems), ("held_out", true, args.held_out_problems)] {
