@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Leave-one-problem-out DPO: for every problem that has pairs, train on the pairs of the other
+# problems and measure the held-out problem's pairs; prints each fold and the pooled accuracy.
+#   scripts/dpo-leave-one-out.sh MODEL OUT_DIR PAIRS.jsonl [PAIRS.jsonl ...]
+# Extra `reasonflux train dpo` flags go in DPO_FLAGS (default: β 0.5, 8 steps, accum 2, lr 1e-6).
+set -euo pipefail
+if [ $# -lt 3 ]; then
+  sed -n 2,5p "$0" >&2
+  exit 2
+fi
+model=$1 out=$2
+shift 2
+reasonflux="${REASONFLUX:-${CARGO_TARGET_DIR:-target}/release/reasonflux}"
+flags=${DPO_FLAGS:---beta 0.5 --steps 8 --accum 2 --lr 1e-6 --warmup 1 --save-every 100 --keep 1}
+mkdir -p "$out"
+cat "$@" > "$out/all.jsonl"
+folds=$(python3 - "$out" <<'PY'
+import json, sys
+out = sys.argv[1]
+rows = [json.loads(l) for l in open(f"{out}/all.jsonl") if l.strip()]
+problems = list(dict.fromkeys(r["problem"] for r in rows))
+for k, p in enumerate(problems):
+    with open(f"{out}/fold{k}.jsonl", "w") as f:
+        for r in rows:
+            f.write(json.dumps(dict(r, split="held_out" if r["problem"] == p else "train")) + "\n")
+print(len(problems))
+PY
+)
+for ((k = 0; k < folds; k++)); do
+  rm -rf "$out/dpo-fold$k"
+  # shellcheck disable=SC2086
+  "$reasonflux" train dpo --model "$model" --pairs "$out/fold$k.jsonl" --out "$out/dpo-fold$k" $flags 2> "$out/dpo-fold$k.log"
+done
+python3 - "$out" "$folds" <<'PY'
+import json, sys
+out, folds = sys.argv[1], int(sys.argv[2])
+right = total = 0
+margin = 0.0
+for k in range(folds):
+    r = json.load(open(f"{out}/dpo-fold{k}/report.json"))
+    n = r["held_out_pairs"]
+    print(f"fold {k}: {round(r['held_out_accuracy_after'] * n)}/{n} held-out pairs right, "
+          f"margin {r['held_out_margin_after']:+.3f}; training accuracy {r['train_accuracy_after']:.2f}")
+    right += round(r["held_out_accuracy_after"] * n)
+    total += n
+    margin += r["held_out_margin_after"] * n
+print(f"pooled: {right}/{total} = {right / total:.3f} held-out accuracy, mean margin {margin / total:+.3f}")
+PY
