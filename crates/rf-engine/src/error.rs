@@ -34,6 +34,8 @@ pub enum EngineError {
     Tokenizer(String),
     #[error("the prompt is empty")]
     EmptyPrompt,
+    #[error("no positions to score: logits asked from position {from} of a {len}-token sequence")]
+    EmptyScoredRange { from: usize, len: usize },
     #[error("the prompt has {prompt_tokens} tokens but the context holds {context_len} (including {max_new_tokens} new tokens requested)")]
     PromptTooLong {
         prompt_tokens: usize,

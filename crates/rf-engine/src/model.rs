@@ -327,7 +327,7 @@ impl Transformer {
     /// - returns `[ids.len() - logits_from, vocab_size]`
     pub fn forward_sequence(&self, ids: &[u32], logits_from: usize) -> Result<Tensor<2>> {
         if logits_from >= ids.len() {
-            return Err(EngineError::EmptyPrompt);
+            return Err(EngineError::EmptyScoredRange { from: logits_from, len: ids.len() });
         }
         let mut x = self.embed(ids, 0)?;
         for layer in &self.layers {

@@ -31,7 +31,7 @@ pub fn engine_error_kind(e: &EngineError, on_gpu: bool) -> &'static str {
         EngineError::Tokenizer(_) => "tokenizer",
         EngineError::EmptyPrompt => "empty_prompt",
         EngineError::PromptTooLong { .. } => "prompt_too_long",
-        EngineError::TokenOutOfRange { .. } | EngineError::Sampling(_) => "invalid_request",
+        EngineError::TokenOutOfRange { .. } | EngineError::EmptyScoredRange { .. } | EngineError::Sampling(_) => "invalid_request",
         EngineError::Device(_) if on_gpu => "device_lost",
         EngineError::Device(_) => "device",
     }
