@@ -167,6 +167,10 @@ pub struct PairsArgs {
     /// Similar problems each trajectory is also scored on.
     #[arg(long, default_value_t = 1)]
     pub similar: usize,
+    /// Times each trajectory is carried out on each problem (different inference seeds); its
+    /// score is the mean accuracy, so one lucky sample does not decide a pair.
+    #[arg(long, default_value_t = 1)]
+    pub runs: usize,
     /// Pairs kept per problem.
     #[arg(long, default_value_t = 3)]
     pub max_pairs: usize,
@@ -358,7 +362,7 @@ fn pairs(args: PairsArgs) -> anyhow::Result<()> {
                 retriever: &retriever,
                 sink: None,
             };
-            let scored = rf_train::pairs::score_trajectories(&trajectories, problem, &similar, &config, &mut backend);
+            let scored = rf_train::pairs::score_trajectories(&trajectories, problem, &similar, &config, args.runs, &mut backend);
             let new = rf_train::pairs::make_pairs(&problem.text, &scored, split, args.max_pairs);
             for pair in &new {
                 writeln!(file, "{}", serde_json::to_string(pair)?)?;

@@ -40,7 +40,7 @@ pub struct PreferencePair {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ScoredTrajectory {
     pub text: String,
-    /// Mean accuracy over the problem and its similar problems.
+    /// Mean accuracy over the problem and its similar problems, and over the runs of each.
     pub score: f64,
 }
 
@@ -89,20 +89,29 @@ pub fn solves_with_plan<B: Backend>(plan: &str, problem: &Problem, config: &Plan
     }
 }
 
-/// Scores each trajectory on `problem` plus `similar`.
+/// Scores each trajectory on `problem` plus `similar`, each carried out `runs` times (planner
+/// seeds `config.seed`, `config.seed + 1000`, …): the inference model samples, so one run of a
+/// trajectory is a coin toss and the mean over several is its accuracy.
 pub fn score_trajectories<B: Backend>(
     trajectories: &[String],
     problem: &Problem,
     similar: &[Problem],
     config: &PlannerConfig,
+    runs: usize,
     backend: &mut B,
 ) -> Vec<ScoredTrajectory> {
     let set: Vec<&Problem> = std::iter::once(problem).chain(similar).collect();
+    let runs = runs.max(1);
     trajectories
         .iter()
         .map(|t| {
-            let solved = set.iter().filter(|p| solves_with_plan(t, p, config, backend)).count();
-            ScoredTrajectory { text: t.clone(), score: solved as f64 / set.len() as f64 }
+            let solved: usize = (0..runs)
+                .map(|r| {
+                    let config = PlannerConfig { seed: config.seed.wrapping_add(r as u64 * 1000), ..config.clone() };
+                    set.iter().filter(|p| solves_with_plan(t, p, &config, backend)).count()
+                })
+                .sum();
+            ScoredTrajectory { text: t.clone(), score: solved as f64 / (set.len() * runs) as f64 }
         })
         .collect()
 }
@@ -164,6 +173,31 @@ mod tests {
         assert_eq!((pairs[0].chosen_score, pairs[0].rejected_score), (1.0, 0.0));
         assert!(pairs.iter().all(|p| p.chosen_score > p.rejected_score));
         assert!(make_pairs("x", &[scored("a", 0.0), scored("b", 0.0)], "train", 10).is_empty());
+    }
+
+    /// Answers every inference request with `\boxed{4}` when its seed is at least 1000 (the
+    /// second run onwards) and `\boxed{5}` before: the right answer is luck of the seed.
+    struct SeedLuck;
+
+    impl Backend for SeedLuck {
+        fn generate(&mut self, r: &rf_planner::GenerateRequest) -> std::result::Result<rf_planner::Generation, rf_planner::BackendError> {
+            let text = if r.sampling.seed >= 1000 { "so \\boxed{4}" } else { "so \\boxed{5}" };
+            Ok(rf_planner::Generation { text: text.into(), tokens_in: 1, tokens_out: 1 })
+        }
+        fn retrieve(&mut self, _: &str, _: u32) -> std::result::Result<Vec<rf_planner::TemplateCard>, rf_planner::BackendError> {
+            Ok(Vec::new())
+        }
+    }
+
+    #[test]
+    fn score_is_the_mean_accuracy_over_runs_with_different_seeds() {
+        let plan = r#"{"steps": [{"template": "Addition", "tags": ["arithmetic"], "sub_goal": "add"}]}"#;
+        let problem = Problem { text: "What is 2 + 2?".into(), answer: "4".into() };
+        let config = PlannerConfig { max_plan_steps: 1, evaluate_steps: false, ..PlannerConfig::default() };
+        let score = |runs| score_trajectories(&[plan.to_string()], &problem, &[], &config, runs, &mut SeedLuck)[0].score;
+        assert_eq!(score(1), 0.0);
+        assert_eq!(score(2), 0.5);
+        assert_eq!(score(4), 0.75);
     }
 
     #[test]
