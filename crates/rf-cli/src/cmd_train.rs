@@ -205,6 +205,37 @@ pub struct NamesArgs {
     /// Score the plans saved in an earlier --report instead of generating (no model needed).
     #[arg(long)]
     pub rescore: Option<PathBuf>,
+    /// Instead of plans, ask for each held-out template's name from its description and scope
+    /// (the recall examples, which training covers for every template): does the model know the
+    /// names at all?
+    #[arg(long, conflicts_with = "rescore")]
+    pub recall: bool,
+}
+
+/// `train names --recall`.
+fn recall(args: &NamesArgs, library: &Library) -> anyhow::Result<()> {
+    let mut held: Vec<_> = data::recall_examples(library).into_iter().filter(|e| data::is_held_out(&e.template_id)).collect();
+    held.truncate(args.limit.unwrap_or(usize::MAX));
+    let mut model = args.model.load()?;
+    let bar = ProgressBar::new(held.len() as u64);
+    let mut replies = Vec::new();
+    let report = rf_train::names::evaluate_recall(&mut model, &held, args.max_tokens, |i, text| {
+        bar.set_position(i as u64 + 1);
+        replies.push(serde_json::json!({"template_id": held[i].template_id, "reply": text}));
+    })?;
+    bar.finish_and_clear();
+    println!(
+        "{} held-out templates: name recalled exactly from description and scope {}/{} = {:.3}",
+        report.templates,
+        report.exact,
+        report.templates,
+        report.exact as f64 / report.templates.max(1) as f64
+    );
+    if let Some(path) = &args.report {
+        let json = serde_json::json!({"model": args.model.model, "report": report, "replies": replies});
+        std::fs::write(path, serde_json::to_string_pretty(&json)?)?;
+    }
+    Ok(())
 }
 
 pub fn run(command: TrainCommand) -> anyhow::Result<()> {
@@ -463,6 +494,9 @@ fn dpo(args: DpoArgs) -> anyhow::Result<()> {
 
 fn names(args: NamesArgs) -> anyhow::Result<()> {
     let library = Library::load_dir(&args.templates).with_context(|| format!("loading {}", args.templates.display()))?;
+    if args.recall {
+        return recall(&args, &library);
+    }
     let mut plans = Vec::new();
     let report = match &args.rescore {
         Some(path) => {

@@ -114,6 +114,45 @@ pub fn evaluate_names(
     Ok(score_plans(library, plans.iter().map(|(id, t)| (*id, t.as_str()))))
 }
 
+/// How many recall replies ((description, scope) → name) give the template's name exactly.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct RecallReport {
+    pub templates: usize,
+    pub exact: usize,
+}
+
+/// The name a recall reply (or a recall example's response) gives: its `Thought template:` line.
+pub fn recalled_name(reply: &str) -> Option<String> {
+    reply.lines().find_map(|l| l.trim().strip_prefix("Thought template:")).map(normalize)
+}
+
+/// Scores one recall reply against the example's own response.
+pub fn score_recall(reply: &str, example: &SftExample, report: &mut RecallReport) {
+    report.templates += 1;
+    if recalled_name(reply).is_some_and(|n| Some(n) == recalled_name(&example.response)) {
+        report.exact += 1;
+    }
+}
+
+/// Greedy replies from `model` to recall examples, scored with [`score_recall`]: whether the
+/// model knows the library's names at all, apart from writing them into plans.
+pub fn evaluate_recall(
+    model: &mut LocalModel,
+    examples: &[SftExample],
+    max_new_tokens: usize,
+    mut on_reply: impl FnMut(usize, &str),
+) -> Result<RecallReport> {
+    let cfg = GenerationConfig { max_new_tokens, sampling: SamplingConfig::greedy(), ..Default::default() };
+    let mut report = RecallReport::default();
+    for (i, ex) in examples.iter().enumerate() {
+        let prompt = model.chat_prompt(&engine_messages(&ex.messages))?;
+        let text = model.generate_ids(&prompt, &cfg, |_| ControlFlow::Continue(()))?.text;
+        on_reply(i, &text);
+        score_recall(&text, ex, &mut report);
+    }
+    Ok(report)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -128,5 +167,17 @@ mod tests {
         score_plan("no plan here", &names, "casework", "t-case", &retrieve, &mut r);
         assert_eq!((r.problems, r.parsed_plans, r.steps, r.library_name_hits, r.gold_hits, r.gold_retrieved), (2, 1, 2, 1, 1, 1));
         assert_eq!(r.step_hit_rate(), 0.5);
+    }
+
+    #[test]
+    fn recall_counts_only_the_exact_name_line() {
+        let library = rf_templates::Library::load_dir(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../templates")).unwrap();
+        let ex = &crate::data::recall_examples(&library)[0];
+        let name = &library.templates[0].name;
+        let mut r = RecallReport::default();
+        score_recall(&format!("Thought template:  {}\nTags: whatever", name.to_uppercase()), ex, &mut r);
+        score_recall(&format!("Thought template: {name} Method"), ex, &mut r);
+        score_recall(name, ex, &mut r);
+        assert_eq!(r, RecallReport { templates: 3, exact: 1 });
     }
 }
