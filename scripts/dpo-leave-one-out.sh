@@ -11,6 +11,10 @@ fi
 model=$1 out=$2
 shift 2
 reasonflux="${REASONFLUX:-${CARGO_TARGET_DIR:-target}/release/reasonflux}"
+if [ ! -x "$reasonflux" ]; then
+  echo "no reasonflux binary at $reasonflux: build it, or set REASONFLUX or CARGO_TARGET_DIR" >&2
+  exit 2
+fi
 flags=${DPO_FLAGS:---beta 0.5 --steps 8 --accum 2 --lr 1e-6 --warmup 1 --save-every 100 --keep 1}
 mkdir -p "$out"
 cat "$@" > "$out/all.jsonl"
