@@ -193,13 +193,13 @@ pub struct NamesArgs {
     pub model: ModelArgs,
     #[arg(long, default_value = "templates")]
     pub templates: PathBuf,
-    /// Evaluate at most this many held-out problems.
+    /// Evaluate at most this many held-out problems (templates, with --recall).
     #[arg(long)]
     pub limit: Option<usize>,
-    /// Token budget of each plan.
+    /// Token budget of each plan (each recall reply, with --recall).
     #[arg(long, default_value_t = 160)]
     pub max_tokens: usize,
-    /// Write the report (and every plan) as JSON here.
+    /// Write the report (and every plan or reply) as JSON here.
     #[arg(long)]
     pub report: Option<PathBuf>,
     /// Score the plans saved in an earlier --report instead of generating (no model needed).
