@@ -91,7 +91,7 @@ pub fn solves_with_plan<B: Backend>(plan: &str, problem: &Problem, config: &Plan
 
 /// Scores each trajectory on `problem` plus `similar`, each carried out `runs` times (planner
 /// seeds `config.seed`, `config.seed + 1000`, …): the inference model samples, so one run of a
-/// trajectory is a coin toss and the mean over several is its accuracy.
+/// trajectory gives only right or wrong, and the mean over several is its accuracy.
 pub fn score_trajectories<B: Backend>(
     trajectories: &[String],
     problem: &Problem,
