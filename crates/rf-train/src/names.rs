@@ -94,6 +94,25 @@ pub fn score_plans<'a>(library: &Library, plans: impl IntoIterator<Item = (&'a s
     report
 }
 
+/// The greedy reply of `model` to each example's conversation, in order; `on_reply(i, text)`
+/// sees each as it comes.
+fn greedy_replies(
+    model: &mut LocalModel,
+    examples: &[SftExample],
+    max_new_tokens: usize,
+    mut on_reply: impl FnMut(usize, &str),
+) -> Result<Vec<String>> {
+    let cfg = GenerationConfig { max_new_tokens, sampling: SamplingConfig::greedy(), ..Default::default() };
+    let mut replies = Vec::with_capacity(examples.len());
+    for (i, ex) in examples.iter().enumerate() {
+        let prompt = model.chat_prompt(&engine_messages(&ex.messages))?;
+        let text = model.generate_ids(&prompt, &cfg, |_| ControlFlow::Continue(()))?.text;
+        on_reply(i, &text);
+        replies.push(text);
+    }
+    Ok(replies)
+}
+
 /// Greedy plans from `model` for each navigator example, scored with [`score_plans`];
 /// `on_plan(i, text)` sees every reply.
 pub fn evaluate_names(
@@ -101,17 +120,10 @@ pub fn evaluate_names(
     library: &Library,
     examples: &[SftExample],
     max_new_tokens: usize,
-    mut on_plan: impl FnMut(usize, &str),
+    on_plan: impl FnMut(usize, &str),
 ) -> Result<NameReport> {
-    let cfg = GenerationConfig { max_new_tokens, sampling: SamplingConfig::greedy(), ..Default::default() };
-    let mut plans = Vec::with_capacity(examples.len());
-    for (i, ex) in examples.iter().enumerate() {
-        let prompt = model.chat_prompt(&engine_messages(&ex.messages))?;
-        let text = model.generate_ids(&prompt, &cfg, |_| ControlFlow::Continue(()))?.text;
-        on_plan(i, &text);
-        plans.push((ex.template_id.as_str(), text));
-    }
-    Ok(score_plans(library, plans.iter().map(|(id, t)| (*id, t.as_str()))))
+    let plans = greedy_replies(model, examples, max_new_tokens, on_plan)?;
+    Ok(score_plans(library, examples.iter().zip(&plans).map(|(ex, t)| (ex.template_id.as_str(), t.as_str()))))
 }
 
 /// How many recall replies ((description, scope) → name) give the template's name exactly.
@@ -140,15 +152,12 @@ pub fn evaluate_recall(
     model: &mut LocalModel,
     examples: &[SftExample],
     max_new_tokens: usize,
-    mut on_reply: impl FnMut(usize, &str),
+    on_reply: impl FnMut(usize, &str),
 ) -> Result<RecallReport> {
-    let cfg = GenerationConfig { max_new_tokens, sampling: SamplingConfig::greedy(), ..Default::default() };
+    let replies = greedy_replies(model, examples, max_new_tokens, on_reply)?;
     let mut report = RecallReport::default();
-    for (i, ex) in examples.iter().enumerate() {
-        let prompt = model.chat_prompt(&engine_messages(&ex.messages))?;
-        let text = model.generate_ids(&prompt, &cfg, |_| ControlFlow::Continue(()))?.text;
-        on_reply(i, &text);
-        score_recall(&text, ex, &mut report);
+    for (text, ex) in replies.iter().zip(examples) {
+        score_recall(text, ex, &mut report);
     }
     Ok(report)
 }
