@@ -30,10 +30,18 @@ for k, p in enumerate(problems):
 print(len(problems))
 PY
 )
+if [ "$folds" -lt 2 ]; then
+  echo "need pairs from at least 2 problems, found $folds" >&2
+  exit 2
+fi
 for ((k = 0; k < folds; k++)); do
   rm -rf "$out/dpo-fold$k"
   # shellcheck disable=SC2086
-  "$reasonflux" train dpo --model "$model" --pairs "$out/fold$k.jsonl" --out "$out/dpo-fold$k" $flags 2> "$out/dpo-fold$k.log"
+  if ! "$reasonflux" train dpo --model "$model" --pairs "$out/fold$k.jsonl" --out "$out/dpo-fold$k" $flags 2> "$out/dpo-fold$k.log"; then
+    echo "fold $k failed; its log: $out/dpo-fold$k.log" >&2
+    head -n 5 "$out/dpo-fold$k.log" >&2
+    exit 1
+  fi
 done
 python3 - "$out" "$folds" <<'PY'
 import json, sys

@@ -169,8 +169,8 @@ pub struct PairsArgs {
     pub similar: usize,
     /// Times each trajectory is carried out on each problem (different inference seeds); its
     /// score is the mean accuracy, so one lucky sample does not decide a pair.
-    #[arg(long, default_value_t = 1)]
-    pub runs: usize,
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    pub runs: u32,
     /// Pairs kept per problem.
     #[arg(long, default_value_t = 3)]
     pub max_pairs: usize,
@@ -393,7 +393,7 @@ fn pairs(args: PairsArgs) -> anyhow::Result<()> {
                 retriever: &retriever,
                 sink: None,
             };
-            let scored = rf_train::pairs::score_trajectories(&trajectories, problem, &similar, &config, args.runs, &mut backend);
+            let scored = rf_train::pairs::score_trajectories(&trajectories, problem, &similar, &config, args.runs as usize, &mut backend);
             let new = rf_train::pairs::make_pairs(&problem.text, &scored, split, args.max_pairs);
             for pair in &new {
                 writeln!(file, "{}", serde_json::to_string(pair)?)?;
