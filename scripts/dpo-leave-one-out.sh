@@ -3,6 +3,8 @@
 # problems and measure the held-out problem's pairs; prints each fold and the pooled accuracy.
 #   scripts/dpo-leave-one-out.sh MODEL OUT_DIR PAIRS.jsonl [PAIRS.jsonl ...]
 # Extra `reasonflux train dpo` flags go in DPO_FLAGS (default: β 0.5, 8 steps, accum 2, lr 1e-6).
+# Each fold's checkpoint (1.6 GB for SmolLM2-135M with its optimizer state) is deleted once its
+# report is written; KEEP_CHECKPOINTS=1 keeps them.
 set -euo pipefail
 if [ $# -lt 3 ]; then
   sed -n 2,5p "$0" >&2
@@ -41,6 +43,9 @@ for ((k = 0; k < folds; k++)); do
     echo "fold $k failed; its log: $out/dpo-fold$k.log" >&2
     head -n 5 "$out/dpo-fold$k.log" >&2
     exit 1
+  fi
+  if [ "${KEEP_CHECKPOINTS:-0}" != 1 ]; then
+    rm -rf "$out/dpo-fold$k"/step-*
   fi
 done
 python3 - "$out" "$folds" <<'PY'

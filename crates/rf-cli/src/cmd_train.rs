@@ -185,6 +185,43 @@ pub struct PairsArgs {
     pub max_plan_steps: usize,
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Score only every N-th problem, starting at the I-th (`I/N`, counted from 0), so N
+    /// processes with the same flags and their own --out split the work; each problem keeps the
+    /// seed it has in an unsharded run, so the concatenated files match one run's.
+    #[arg(long, default_value = "0/1")]
+    pub shard: Shard,
+}
+
+/// One process's share of `train pairs` problems: those whose index modulo `count` is `index`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shard {
+    pub index: usize,
+    pub count: usize,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("--shard takes I/N with 0 <= I < N, e.g. 0/2 and 1/2 for two processes; got {0:?}")]
+pub struct ShardError(String);
+
+impl std::str::FromStr for Shard {
+    type Err = ShardError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let bad = || ShardError(text.to_string());
+        let (index, count) = text.split_once('/').ok_or_else(bad)?;
+        let index: usize = index.trim().parse().map_err(|_| bad())?;
+        let count: usize = count.trim().parse().map_err(|_| bad())?;
+        if index >= count {
+            return Err(bad());
+        }
+        Ok(Shard { index, count })
+    }
+}
+
+impl Shard {
+    fn takes(&self, problem_index: usize) -> bool {
+        problem_index % self.count == self.index
+    }
 }
 
 #[derive(clap::Args, Debug)]
@@ -379,7 +416,7 @@ fn pairs(args: PairsArgs) -> anyhow::Result<()> {
             None => problems(&library, held_out).into_iter().map(|(_, p)| p).collect(),
         };
         for (i, problem) in pool.iter().take(count).enumerate() {
-            if done_problems.contains(&problem.text) || scored_before.contains(&problem.text) {
+            if !args.shard.takes(i) || done_problems.contains(&problem.text) || scored_before.contains(&problem.text) {
                 continue;
             }
             let nav = navigator.as_mut().unwrap_or(&mut inference);
@@ -543,4 +580,27 @@ fn names(args: NamesArgs) -> anyhow::Result<()> {
         std::fs::write(path, serde_json::to_string_pretty(&json)?)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Shard;
+
+    #[test]
+    fn shard_parses_index_over_count_and_splits_problems_without_overlap() {
+        let shards: Vec<Shard> = ["0/3", "1/3", "2/3"].iter().map(|s| s.parse().unwrap()).collect();
+        assert_eq!(shards[1], Shard { index: 1, count: 3 });
+        for problem in 0..12 {
+            assert_eq!(shards.iter().filter(|s| s.takes(problem)).count(), 1, "problem {problem}");
+        }
+        assert!("0/1".parse::<Shard>().unwrap().takes(7));
+    }
+
+    #[test]
+    fn shard_rejects_an_index_past_its_count_and_malformed_text() {
+        for bad in ["2/2", "0/0", "1", "a/2", "-1/2", ""] {
+            let err = bad.parse::<Shard>().unwrap_err();
+            assert!(err.to_string().contains("I/N"), "{bad}: {err}");
+        }
+    }
 }
