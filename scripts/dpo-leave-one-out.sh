@@ -49,7 +49,7 @@ for ((k = 0; k < folds; k++)); do
   fi
 done
 python3 - "$out" "$folds" <<'PY'
-import json, sys
+import json, math, sys
 out, folds = sys.argv[1], int(sys.argv[2])
 right = total = 0
 margin = 0.0
@@ -62,4 +62,15 @@ for k in range(folds):
     total += n
     margin += r["held_out_margin_after"] * n
 print(f"pooled: {right}/{total} = {right / total:.3f} held-out accuracy, mean margin {margin / total:+.3f}")
+# The pairs of one problem share plans and move together, so the honest unit is the problem:
+# a two-sided sign test over the folds above and below chance (ties dropped).
+above = below = 0
+for k in range(folds):
+    acc = json.load(open(f"{out}/dpo-fold{k}/report.json"))["held_out_accuracy_after"]
+    above += acc > 0.5
+    below += acc < 0.5
+n = above + below
+tail = sum(math.comb(n, i) for i in range(min(above, below) + 1)) / 2**n if n else 1.0
+print(f"problems above chance {above}, below {below}, at chance {folds - n}; "
+      f"two-sided sign test p = {min(1.0, 2 * tail):.3f}")
 PY
