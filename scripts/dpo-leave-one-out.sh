@@ -4,7 +4,7 @@
 #   scripts/dpo-leave-one-out.sh MODEL OUT_DIR PAIRS.jsonl [PAIRS.jsonl ...]
 # Extra `reasonflux train dpo` flags go in DPO_FLAGS (default: β 0.5, 8 steps, accum 2, lr 1e-6).
 # Each fold's checkpoint (1.6 GB for SmolLM2-135M with its optimizer state) is deleted once its
-# report is written; KEEP_CHECKPOINTS=1 keeps them.
+# report is written; KEEP_CHECKPOINTS=1 keeps them. JOBS=N trains N folds at once.
 set -euo pipefail
 if [ $# -lt 3 ]; then
   sed -n 2,5p "$0" >&2
@@ -36,18 +36,25 @@ if [ "$folds" -lt 2 ]; then
   echo "need pairs from at least 2 problems, found $folds" >&2
   exit 2
 fi
-for ((k = 0; k < folds; k++)); do
+run_fold() { # run_fold K: train on fold K's pairs; exit status 1 (with its log's head) on failure
+  local k=$1
   rm -rf "$out/dpo-fold$k"
   # shellcheck disable=SC2086
   if ! "$reasonflux" train dpo --model "$model" --pairs "$out/fold$k.jsonl" --out "$out/dpo-fold$k" $flags 2> "$out/dpo-fold$k.log"; then
     echo "fold $k failed; its log: $out/dpo-fold$k.log" >&2
     head -n 5 "$out/dpo-fold$k.log" >&2
-    exit 1
+    return 1
   fi
   if [ "${KEEP_CHECKPOINTS:-0}" != 1 ]; then
     rm -rf "$out/dpo-fold$k"/step-*
   fi
-done
+}
+export -f run_fold
+export reasonflux model out flags
+# JOBS=N trains N folds at once (about 4 GB each), for when one fold leaves cores idle.
+if ! seq 0 $((folds - 1)) | xargs -P "${JOBS:-1}" -I{} bash -c 'run_fold {}'; then
+  exit 1
+fi
 python3 - "$out" "$folds" <<'PY'
 import json, math, sys
 out, folds = sys.argv[1], int(sys.argv[2])
