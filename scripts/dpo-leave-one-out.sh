@@ -7,7 +7,7 @@
 # report is written; KEEP_CHECKPOINTS=1 keeps them. JOBS=N trains N folds at once.
 set -euo pipefail
 if [ $# -lt 3 ]; then
-  sed -n 2,5p "$0" >&2
+  sed -n 2,7p "$0" >&2
   exit 2
 fi
 model=$1 out=$2
@@ -60,8 +60,13 @@ import json, math, sys
 out, folds = sys.argv[1], int(sys.argv[2])
 right = total = 0
 margin = 0.0
+# The pairs of one problem share plans and move together, so the honest unit is the problem:
+# a two-sided sign test over the folds above and below chance (ties dropped).
+above = below = 0
 for k in range(folds):
     r = json.load(open(f"{out}/dpo-fold{k}/report.json"))
+    above += r["held_out_accuracy_after"] > 0.5
+    below += r["held_out_accuracy_after"] < 0.5
     n = r["held_out_pairs"]
     print(f"fold {k}: {round(r['held_out_accuracy_after'] * n)}/{n} held-out pairs right, "
           f"margin {r['held_out_margin_after']:+.3f}; training accuracy {r['train_accuracy_after']:.2f}")
@@ -69,15 +74,8 @@ for k in range(folds):
     total += n
     margin += r["held_out_margin_after"] * n
 print(f"pooled: {right}/{total} = {right / total:.3f} held-out accuracy, mean margin {margin / total:+.3f}")
-# The pairs of one problem share plans and move together, so the honest unit is the problem:
-# a two-sided sign test over the folds above and below chance (ties dropped).
-above = below = 0
-for k in range(folds):
-    acc = json.load(open(f"{out}/dpo-fold{k}/report.json"))["held_out_accuracy_after"]
-    above += acc > 0.5
-    below += acc < 0.5
-n = above + below
-tail = sum(math.comb(n, i) for i in range(min(above, below) + 1)) / 2**n if n else 1.0
-print(f"problems above chance {above}, below {below}, at chance {folds - n}; "
+decided = above + below
+tail = sum(math.comb(decided, i) for i in range(min(above, below) + 1)) / 2**decided if decided else 1.0
+print(f"problems above chance {above}, below {below}, at chance {folds - decided}; "
       f"two-sided sign test p = {min(1.0, 2 * tail):.3f}")
 PY
