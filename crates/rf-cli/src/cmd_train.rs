@@ -523,6 +523,9 @@ fn dpo(args: DpoArgs) -> anyhow::Result<()> {
         "held_out_accuracy_after": accuracy(&held_after),
         "held_out_margin_before": held_before.as_deref().map(mean),
         "held_out_margin_after": mean(&held_after),
+        // Per pair, in the order of the held-out pairs in the file, so that a split that holds out
+        // several problems can still be read problem by problem.
+        "held_out_margins_after": held_after,
     });
     std::fs::write(args.optim.out.join("report.json"), serde_json::to_string_pretty(&report)?)?;
     println!("{}", serde_json::to_string_pretty(&report)?);

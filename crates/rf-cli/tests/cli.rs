@@ -83,3 +83,45 @@ fn corrupt_model_file_gives_a_clear_error_not_a_panic() {
     assert!(stderr.contains("malformed GGUF file"), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+#[test]
+fn dpo_report_gives_each_held_out_pair_its_margin() {
+    let Some(model) = smollm2() else { return };
+    let dir = std::env::temp_dir().join(format!("rf-dpo-report-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let plan = |name: &str| format!(r#"{{"steps": [{{"template": "{name}", "tags": ["Arithmetic"], "sub_goal": "Add the numbers."}}]}}"#);
+    let pair = |problem: &str, split: &str, chosen: &str, rejected: &str| {
+        serde_json::json!({"problem": problem, "chosen": plan(chosen), "rejected": plan(rejected),
+            "chosen_score": 1.0, "rejected_score": 0.0, "split": split})
+        .to_string()
+    };
+    let pairs = [
+        pair("What is 2 + 3?", "train", "Addition of Whole Numbers", "Chinese Remainder Theorem"),
+        pair("What is 7 + 8?", "held_out", "Addition of Whole Numbers", "Law of Cosines"),
+        pair("What is 4 + 4?", "held_out", "Basic Addition", "Eigenvalues of a Matrix"),
+    ];
+    std::fs::write(dir.join("pairs.jsonl"), pairs.join("\n")).unwrap();
+    let out = reasonflux()
+        .args(["train", "dpo", "--steps", "1", "--accum", "1", "--lr", "1e-6", "--warmup", "0", "--model"])
+        .arg(&model)
+        .arg("--pairs")
+        .arg(dir.join("pairs.jsonl"))
+        .arg("--out")
+        .arg(dir.join("dpo"))
+        .output()
+        .unwrap();
+    let report = std::fs::read(dir.join("dpo/report.json"));
+    std::fs::remove_dir_all(&dir).ok();
+    assert!(out.status.success(), "train dpo failed: {}", String::from_utf8_lossy(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&report.unwrap()).unwrap();
+    assert_eq!(report["train_pairs"], 1);
+    assert_eq!(report["held_out_pairs"], 2);
+    // Before training the policy is the reference, so every margin is exactly zero.
+    assert_eq!(report["held_out_margin_before"], 0.0);
+    let margins: Vec<f64> = report["held_out_margins_after"].as_array().unwrap().iter().map(|m| m.as_f64().unwrap()).collect();
+    assert_eq!(margins.len(), 2);
+    let right = margins.iter().filter(|m| **m > 0.0).count() as f64 / 2.0;
+    assert_eq!(report["held_out_accuracy_after"].as_f64().unwrap(), right);
+    let mean = margins.iter().sum::<f64>() / 2.0;
+    assert!((report["held_out_margin_after"].as_f64().unwrap() - mean).abs() < 1e-9, "{report}");
+}
