@@ -45,7 +45,7 @@ run_fold() { # run_fold K: train on fold K's pairs; exit status 1 (with its log'
   # shellcheck disable=SC2086
   if ! "$reasonflux" train dpo --model "$model" --pairs "$out/fold$k.jsonl" --out "$out/dpo-fold$k" $flags > "$out/dpo-fold$k.log" 2>&1; then
     echo "fold $k failed; its log: $out/dpo-fold$k.log" >&2
-    head -n 5 "$out/dpo-fold$k.log" >&2
+    tail -n 5 "$out/dpo-fold$k.log" >&2
     return 1
   fi
   if [ "${KEEP_CHECKPOINTS:-0}" != 1 ]; then
