@@ -39,7 +39,7 @@ if [ "$folds" -lt 2 ]; then
   echo "need at least 2 folds (pairs from 2 problems, FOLDS unset or >= 2), found $folds" >&2
   exit 2
 fi
-run_fold() { # run_fold K: train on fold K's pairs; exit status 1 (with its log's head) on failure
+run_fold() { # run_fold K: train on fold K's pairs; exit status 1 (with the end of its log) on failure
   local k=$1
   rm -rf "$out/dpo-fold$k"
   # shellcheck disable=SC2086
