@@ -64,13 +64,16 @@ from collections import defaultdict
 out, folds = sys.argv[1], int(sys.argv[2])
 # problem -> held-out margins after training, read back in each fold file's held-out order
 margins = defaultdict(list)
+by_gap = defaultdict(list)  # score gap of the pair, rounded -> margins
 for k in range(folds):
     r = json.load(open(f"{out}/dpo-fold{k}/report.json"))
-    held = [json.loads(l)["problem"] for l in open(f"{out}/fold{k}.jsonl") if json.loads(l)["split"] == "held_out"]
+    held = [p for p in map(json.loads, open(f"{out}/fold{k}.jsonl")) if p["split"] == "held_out"]
     ms = r["held_out_margins_after"]
     assert len(held) == len(ms), f"fold {k}: {len(held)} held-out pairs, {len(ms)} margins"
     for p, m in zip(held, ms):
-        margins[p].append(m)
+        margins[p["problem"]].append(m)
+        by_gap[round(p["chosen_score"] - p["rejected_score"], 2)].append(m)
+    held = [p["problem"] for p in held]
     right = sum(m > 0 for m in ms)
     print(f"fold {k}: {right}/{len(ms)} held-out pairs right ({len(set(held))} problems), "
           f"margin {sum(ms) / len(ms):+.3f}; training accuracy {r['train_accuracy_after']:.2f}")
@@ -78,6 +81,9 @@ all_margins = [m for ms in margins.values() for m in ms]
 right = sum(m > 0 for m in all_margins)
 print(f"pooled: {right}/{len(all_margins)} = {right / len(all_margins):.3f} held-out accuracy, "
       f"mean margin {sum(all_margins) / len(all_margins):+.3f}")
+# A pair whose scores differ more is less likely to be the inference model's luck.
+for gap, ms in sorted(by_gap.items()):
+    print(f"  score gap {gap:.2f}: {sum(m > 0 for m in ms)}/{len(ms)} right")
 # The pairs of one problem share plans and move together, so the honest unit is the problem:
 # a two-sided sign test over the problems above and below chance (ties dropped).
 above = sum(sum(m > 0 for m in ms) > len(ms) / 2 for ms in margins.values())
