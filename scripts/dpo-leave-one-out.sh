@@ -62,6 +62,7 @@ python3 - "$out" "$folds" <<'PY'
 import json, math, sys
 from collections import defaultdict
 out, folds = sys.argv[1], int(sys.argv[2])
+right = lambda ms: sum(m > 0 for m in ms)  # pairs whose chosen plan the trained model prefers
 # problem -> held-out margins after training, read back in each fold file's held-out order
 margins = defaultdict(list)
 by_gap = defaultdict(list)  # score gap of the pair, rounded -> margins
@@ -73,21 +74,18 @@ for k in range(folds):
     for p, m in zip(held, ms):
         margins[p["problem"]].append(m)
         by_gap[round(p["chosen_score"] - p["rejected_score"], 2)].append(m)
-    held = [p["problem"] for p in held]
-    right = sum(m > 0 for m in ms)
-    print(f"fold {k}: {right}/{len(ms)} held-out pairs right ({len(set(held))} problems), "
+    print(f"fold {k}: {right(ms)}/{len(ms)} held-out pairs right ({len({p['problem'] for p in held})} problems), "
           f"margin {sum(ms) / len(ms):+.3f}; training accuracy {r['train_accuracy_after']:.2f}")
 all_margins = [m for ms in margins.values() for m in ms]
-right = sum(m > 0 for m in all_margins)
-print(f"pooled: {right}/{len(all_margins)} = {right / len(all_margins):.3f} held-out accuracy, "
+print(f"pooled: {right(all_margins)}/{len(all_margins)} = {right(all_margins) / len(all_margins):.3f} held-out accuracy, "
       f"mean margin {sum(all_margins) / len(all_margins):+.3f}")
 # A pair whose scores differ more is less likely to be the inference model's luck.
 for gap, ms in sorted(by_gap.items()):
-    print(f"  score gap {gap:.2f}: {sum(m > 0 for m in ms)}/{len(ms)} right")
+    print(f"  score gap {gap:.2f}: {right(ms)}/{len(ms)} right")
 # The pairs of one problem share plans and move together, so the honest unit is the problem:
 # a two-sided sign test over the problems above and below chance (ties dropped).
-above = sum(sum(m > 0 for m in ms) > len(ms) / 2 for ms in margins.values())
-below = sum(sum(m > 0 for m in ms) < len(ms) / 2 for ms in margins.values())
+above = sum(right(ms) > len(ms) / 2 for ms in margins.values())
+below = sum(right(ms) < len(ms) / 2 for ms in margins.values())
 decided = above + below
 tail = sum(math.comb(decided, i) for i in range(min(above, below) + 1)) / 2**decided if decided else 1.0
 print(f"problems above chance {above}, below {below}, at chance {len(margins) - decided}; "
