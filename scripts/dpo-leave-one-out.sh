@@ -18,6 +18,10 @@ if [ ! -x "$reasonflux" ]; then
   echo "no reasonflux binary at $reasonflux: build it, or set REASONFLUX or CARGO_TARGET_DIR" >&2
   exit 2
 fi
+if ! [[ "${FOLDS:-0}" =~ ^[0-9]+$ ]]; then
+  echo "FOLDS must be a whole number of problem groups, not '${FOLDS}'" >&2
+  exit 2
+fi
 flags=${DPO_FLAGS:---beta 0.5 --steps 8 --accum 2 --lr 1e-6 --warmup 1 --save-every 100 --keep 1}
 mkdir -p "$out"
 cat "$@" > "$out/all.jsonl"
