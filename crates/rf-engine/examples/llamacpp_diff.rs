@@ -6,7 +6,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
     let (model_path, reference_path) = (&args[1], &args[2]);
     let reference: serde_json::Value = serde_json::from_slice(&std::fs::read(reference_path)?)?;
-    let mut model = rf_engine::LocalModel::load_path(model_path.as_ref(), None, &rf_engine::Device::flex(), 1024)?;
+    let mut model = rf_engine::LocalModel::load_path(model_path.as_ref(), None, &rf_engine::Device::flex(), &rf_engine::LoadOptions::new(1024).weights(rf_engine::WeightFormat::F32))?;
     for case in reference["results"].as_array().ok_or("no results")? {
         let ids: Vec<u32> = serde_json::from_value(case["prompt_ids"].clone())?;
         let new_ids: Vec<u32> = serde_json::from_value(case["new_token_ids"].clone())?;

@@ -48,6 +48,23 @@ pub enum EngineError {
     Device(String),
     #[error("invalid sampling settings: {0}")]
     Sampling(String),
+    #[error("weight '{name}': {source}")]
+    Quant {
+        name: String,
+        #[source]
+        source: rf_quant::QuantError,
+    },
+    #[error("quantized weights run on the CPU only (the wgpu kernels are not built yet): load with f32 weights on wgpu")]
+    QuantizedNeedsCpu,
+    #[error("this needs the f32 burn module (training, checkpoints): load the model with f32 weights")]
+    NeedsF32Weights,
+}
+
+impl EngineError {
+    /// A [`rf_quant::QuantError`] about the weight `name`.
+    pub fn quant(name: &str, source: rf_quant::QuantError) -> Self {
+        Self::Quant { name: name.to_string(), source }
+    }
 }
 
 /// Shorthand used across the crate.

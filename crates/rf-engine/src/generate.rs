@@ -4,7 +4,7 @@ use std::ops::ControlFlow;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{EngineError, Result};
-use crate::model::Transformer;
+use crate::decoder::Decoder;
 use crate::tokenizer::TextTokenizer;
 
 /// How the next token is chosen. `temperature == 0` means greedy (argmax).
@@ -282,7 +282,7 @@ impl DecodeSession {
 /// `on_token` sees every new token; returning `ControlFlow::Break(())` cancels generation,
 /// which then ends with [`FinishReason::Cancelled`] and the text so far.
 pub fn generate(
-    model: &mut Transformer,
+    model: &mut Decoder,
     tokenizer: &TextTokenizer,
     prompt_ids: &[u32],
     cfg: &GenerationConfig,

@@ -1,10 +1,14 @@
-//! GGUF (v2/v3) reader with dequantisation of the common llama.cpp block formats.
+//! GGUF (v2/v3) reader. Tensors are views of the file's bytes ([`GgufFile::tensor_bytes`]),
+//! kept in their block format for [`rf_quant::QuantMatrix`], or dequantised to f32 for the
+//! f32 reference path.
 //!
-//! The file is parsed from bytes (the browser hands bytes); every offset and length is
-//! checked before use, so a truncated or corrupt file gives [`EngineError::Gguf`], never a panic.
+//! The file is parsed from bytes (the browser hands bytes) or memory-mapped natively
+//! ([`GgufFile::open`]); every offset and length is checked before use, so a truncated or
+//! corrupt file gives [`EngineError::Gguf`], never a panic.
 use std::collections::BTreeMap;
 
 use half::f16;
+use rf_quant::{QuantFormat, SharedBytes};
 
 use crate::error::{EngineError, Result};
 use crate::weights::HostTensor;
@@ -63,18 +67,26 @@ impl GgmlType {
 
     /// (elements per block, bytes per block); `None` for encodings we cannot decode.
     fn block_layout(self) -> Option<(usize, usize)> {
+        match self {
+            Self::F16 | Self::BF16 => Some((1, 2)),
+            other => other.quant_format().map(QuantFormat::block_layout),
+        }
+    }
+
+    /// The format a [`rf_quant::QuantMatrix`] keeps this encoding in; `None` for F16/BF16
+    /// (widened to f32) and unknown encodings.
+    pub fn quant_format(self) -> Option<QuantFormat> {
         Some(match self {
-            Self::F32 => (1, 4),
-            Self::F16 | Self::BF16 => (1, 2),
-            Self::Q4_0 => (32, 18),
-            Self::Q4_1 => (32, 20),
-            Self::Q5_0 => (32, 22),
-            Self::Q5_1 => (32, 24),
-            Self::Q8_0 => (32, 34),
-            Self::Q4K => (256, 144),
-            Self::Q5K => (256, 176),
-            Self::Q6K => (256, 210),
-            Self::Other(_) => return None,
+            Self::F32 => QuantFormat::F32,
+            Self::Q4_0 => QuantFormat::Q4_0,
+            Self::Q4_1 => QuantFormat::Q4_1,
+            Self::Q5_0 => QuantFormat::Q5_0,
+            Self::Q5_1 => QuantFormat::Q5_1,
+            Self::Q8_0 => QuantFormat::Q8_0,
+            Self::Q4K => QuantFormat::Q4K,
+            Self::Q5K => QuantFormat::Q5K,
+            Self::Q6K => QuantFormat::Q6K,
+            Self::F16 | Self::BF16 | Self::Other(_) => return None,
         })
     }
 
@@ -106,9 +118,9 @@ pub struct TensorInfo {
     offset: usize,
 }
 
-/// A parsed GGUF file holding its bytes.
+/// A parsed GGUF file holding its bytes (in memory or memory-mapped).
 pub struct GgufFile {
-    bytes: Vec<u8>,
+    bytes: SharedBytes,
     pub version: u32,
     pub metadata: BTreeMap<String, MetaValue>,
     pub tensors: BTreeMap<String, TensorInfo>,
@@ -194,7 +206,24 @@ impl GgufFile {
     /// Parses the header, metadata and tensor table, and checks that every tensor's data lies
     /// inside the file.
     pub fn parse(bytes: Vec<u8>) -> Result<Self> {
-        let mut cur = Cursor { bytes: &bytes, pos: 0 };
+        Self::parse_shared(bytes.into())
+    }
+
+    /// Memory-maps `path` and parses it: tensors stay in the page cache, shared with other
+    /// processes reading the same file, and nothing is read until a layer needs it.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn open(path: &std::path::Path) -> Result<Self> {
+        let io = |source| EngineError::Io { path: path.display().to_string(), source };
+        let file = std::fs::File::open(path).map_err(io)?;
+        // SAFETY: the map is read-only; a file truncated under us would fault, as with any
+        // reader of a model file that is being rewritten.
+        let map = unsafe { memmap2::Mmap::map(&file) }.map_err(io)?;
+        Self::parse_shared(SharedBytes::new(std::sync::Arc::new(map)))
+    }
+
+    fn parse_shared(shared: SharedBytes) -> Result<Self> {
+        let bytes = shared.as_slice();
+        let mut cur = Cursor { bytes, pos: 0 };
         if cur.take(4)? != MAGIC {
             return Err(EngineError::Gguf("bad magic: not a GGUF file".into()));
         }
@@ -240,14 +269,15 @@ impl GgufFile {
             None => DEFAULT_ALIGNMENT,
         };
         let data_start = (cur.pos as u64).div_ceil(alignment) * alignment;
-        let file = GgufFile { version, metadata, tensors, data_start: data_start as usize, bytes };
+        let file = GgufFile { version, metadata, tensors, data_start: data_start as usize, bytes: shared };
         for (name, info) in &file.tensors {
-            file.tensor_bytes(name, info)?;
+            file.tensor_range(name, info)?;
         }
         Ok(file)
     }
 
-    fn tensor_bytes(&self, name: &str, info: &TensorInfo) -> Result<&[u8]> {
+    /// Where a tensor's data lies in the file, checked against the file's length.
+    fn tensor_range(&self, name: &str, info: &TensorInfo) -> Result<std::ops::Range<usize>> {
         let elements: usize = info.shape.iter().product();
         let (block, block_bytes) = info.kind.block_layout().ok_or_else(|| EngineError::UnsupportedQuant {
             name: name.to_string(),
@@ -262,11 +292,26 @@ impl GgufFile {
         let len = elements / block * block_bytes;
         let start = self.data_start.checked_add(info.offset);
         match start.and_then(|s| s.checked_add(len).map(|e| (s, e))) {
-            Some((s, e)) if e <= self.bytes.len() => Ok(&self.bytes[s..e]),
+            Some((s, e)) if e <= self.bytes.len() => Ok(s..e),
             _ => Err(EngineError::Gguf(format!(
                 "file is truncated: tensor '{name}' ({len} bytes) runs past the end of the file"
             ))),
         }
+    }
+
+    fn info(&self, name: &str) -> Result<&TensorInfo> {
+        self.tensors.get(name).ok_or_else(|| EngineError::MissingWeight(name.to_string()))
+    }
+
+    /// One tensor's data as a view that shares the file's bytes (no copy).
+    pub fn tensor_bytes(&self, name: &str) -> Result<SharedBytes> {
+        let range = self.tensor_range(name, self.info(name)?)?;
+        self.bytes.slice(range).map_err(|e| EngineError::Gguf(e.to_string()))
+    }
+
+    /// Bytes of tensor data in the file (what one pass over every weight reads).
+    pub fn tensor_data_bytes(&self) -> usize {
+        self.tensors.iter().filter_map(|(n, i)| self.tensor_range(n, i).ok()).map(|r| r.len()).sum()
     }
 
     /// Whether a tensor of that name exists.
@@ -276,22 +321,15 @@ impl GgufFile {
 
     /// One tensor's type, shape and raw (still quantised) bytes.
     pub fn tensor_raw(&self, name: &str) -> Result<(GgmlType, &[usize], &[u8])> {
-        let info = self
-            .tensors
-            .get(name)
-            .ok_or_else(|| EngineError::MissingWeight(name.to_string()))?;
-        Ok((info.kind, &info.shape, self.tensor_bytes(name, info)?))
+        let info = self.info(name)?;
+        let range = self.tensor_range(name, info)?;
+        Ok((info.kind, &info.shape, &self.bytes.as_slice()[range]))
     }
 
     /// Dequantises one tensor to f32.
     pub fn tensor_f32(&self, name: &str) -> Result<HostTensor> {
-        let info = self
-            .tensors
-            .get(name)
-            .ok_or_else(|| EngineError::MissingWeight(name.to_string()))?;
-        let raw = self.tensor_bytes(name, info)?;
-        let data = dequantize(info.kind, raw);
-        Ok(HostTensor { shape: info.shape.clone(), data })
+        let (kind, shape, raw) = self.tensor_raw(name)?;
+        Ok(HostTensor { shape: shape.to_vec(), data: dequantize(kind, raw) })
     }
 
     fn meta(&self, key: &str) -> Result<&MetaValue> {
@@ -341,165 +379,22 @@ impl GgufFile {
     }
 }
 
-fn f16_at(b: &[u8], i: usize) -> f32 {
-    f16::from_le_bytes([b[i], b[i + 1]]).to_f32()
-}
-
 /// Decodes `raw`, whose length was already checked against the block layout of `kind`.
 fn dequantize(kind: GgmlType, raw: &[u8]) -> Vec<f32> {
     match kind {
-        GgmlType::F32 => raw.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect(),
         GgmlType::F16 => raw.chunks_exact(2).map(|c| f16::from_le_bytes([c[0], c[1]]).to_f32()).collect(),
         GgmlType::BF16 => raw
             .chunks_exact(2)
             .map(|c| half::bf16::from_le_bytes([c[0], c[1]]).to_f32())
             .collect(),
-        GgmlType::Q4_0 => per_block(raw, 18, 32, |b, out| {
-            let d = f16_at(b, 0);
-            for j in 0..16 {
-                out[j] = ((b[2 + j] & 0x0f) as i32 - 8) as f32 * d;
-                out[j + 16] = ((b[2 + j] >> 4) as i32 - 8) as f32 * d;
+        other => match other.quant_format() {
+            Some(format) => {
+                let (len, bytes) = format.block_layout();
+                let mut out = vec![0f32; raw.len() / bytes * len];
+                rf_quant::dequantize(format, raw, &mut out);
+                out
             }
-        }),
-        GgmlType::Q4_1 => per_block(raw, 20, 32, |b, out| {
-            let (d, m) = (f16_at(b, 0), f16_at(b, 2));
-            for j in 0..16 {
-                out[j] = (b[4 + j] & 0x0f) as f32 * d + m;
-                out[j + 16] = (b[4 + j] >> 4) as f32 * d + m;
-            }
-        }),
-        GgmlType::Q5_0 | GgmlType::Q5_1 => {
-            let (block_bytes, has_min) = if kind == GgmlType::Q5_0 { (22, false) } else { (24, true) };
-            per_block(raw, block_bytes, 32, |b, out| {
-                let d = f16_at(b, 0);
-                let (m, qh_at) = if has_min { (f16_at(b, 2), 4) } else { (0.0, 2) };
-                let qh = u32::from_le_bytes([b[qh_at], b[qh_at + 1], b[qh_at + 2], b[qh_at + 3]]);
-                let qs = &b[qh_at + 4..];
-                let offset = if has_min { 0 } else { 16 };
-                for j in 0..16 {
-                    let high0 = ((qh >> j) << 4) & 0x10;
-                    let high1 = (qh >> (j + 12)) & 0x10;
-                    let q0 = ((qs[j] & 0x0f) as u32 | high0) as i32 - offset;
-                    let q1 = ((qs[j] >> 4) as u32 | high1) as i32 - offset;
-                    out[j] = q0 as f32 * d + m;
-                    out[j + 16] = q1 as f32 * d + m;
-                }
-            })
-        }
-        GgmlType::Q8_0 => per_block(raw, 34, 32, |b, out| {
-            let d = f16_at(b, 0);
-            for j in 0..32 {
-                out[j] = (b[2 + j] as i8) as f32 * d;
-            }
-        }),
-        GgmlType::Q4K => per_block(raw, 144, 256, |b, out| {
-            let (d, dmin) = (f16_at(b, 0), f16_at(b, 2));
-            let scales = &b[4..16];
-            let qs = &b[16..144];
-            for chunk in 0..4 {
-                let (sc1, m1) = k_scale_min(2 * chunk, scales);
-                let (sc2, m2) = k_scale_min(2 * chunk + 1, scales);
-                let q = &qs[32 * chunk..32 * chunk + 32];
-                let y = &mut out[64 * chunk..64 * chunk + 64];
-                for l in 0..32 {
-                    y[l] = d * sc1 as f32 * (q[l] & 0x0f) as f32 - dmin * m1 as f32;
-                    y[l + 32] = d * sc2 as f32 * (q[l] >> 4) as f32 - dmin * m2 as f32;
-                }
-            }
-        }),
-        GgmlType::Q5K => per_block(raw, 176, 256, |b, out| {
-            let (d, dmin) = (f16_at(b, 0), f16_at(b, 2));
-            let scales = &b[4..16];
-            let qh = &b[16..48];
-            let qs = &b[48..176];
-            for chunk in 0..4 {
-                let (sc1, m1) = k_scale_min(2 * chunk, scales);
-                let (sc2, m2) = k_scale_min(2 * chunk + 1, scales);
-                let (u1, u2) = (1u8 << (2 * chunk), 2u8 << (2 * chunk));
-                let q = &qs[32 * chunk..32 * chunk + 32];
-                let y = &mut out[64 * chunk..64 * chunk + 64];
-                for l in 0..32 {
-                    let h1 = if qh[l] & u1 != 0 { 16 } else { 0 };
-                    let h2 = if qh[l] & u2 != 0 { 16 } else { 0 };
-                    y[l] = d * sc1 as f32 * ((q[l] & 0x0f) + h1) as f32 - dmin * m1 as f32;
-                    y[l + 32] = d * sc2 as f32 * ((q[l] >> 4) + h2) as f32 - dmin * m2 as f32;
-                }
-            }
-        }),
-        GgmlType::Q6K => per_block(raw, 210, 256, |b, out| {
-            let ql_all = &b[0..128];
-            let qh_all = &b[128..192];
-            let sc_all = &b[192..208];
-            let d = f16_at(b, 208);
-            for half_block in 0..2 {
-                let ql = &ql_all[64 * half_block..];
-                let qh = &qh_all[32 * half_block..];
-                let sc = &sc_all[8 * half_block..];
-                let y = &mut out[128 * half_block..128 * half_block + 128];
-                for l in 0..32 {
-                    let is = l / 16;
-                    let q1 = ((ql[l] & 0x0f) | ((qh[l] & 3) << 4)) as i32 - 32;
-                    let q2 = ((ql[l + 32] & 0x0f) | (((qh[l] >> 2) & 3) << 4)) as i32 - 32;
-                    let q3 = ((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) as i32 - 32;
-                    let q4 = ((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) as i32 - 32;
-                    y[l] = d * (sc[is] as i8) as f32 * q1 as f32;
-                    y[l + 32] = d * (sc[is + 2] as i8) as f32 * q2 as f32;
-                    y[l + 64] = d * (sc[is + 4] as i8) as f32 * q3 as f32;
-                    y[l + 96] = d * (sc[is + 6] as i8) as f32 * q4 as f32;
-                }
-            }
-        }),
-        GgmlType::Other(_) => Vec::new(),
-    }
-}
-
-fn per_block(raw: &[u8], block_bytes: usize, block_len: usize, f: impl Fn(&[u8], &mut [f32])) -> Vec<f32> {
-    let mut out = vec![0f32; raw.len() / block_bytes * block_len];
-    for (b, o) in raw.chunks_exact(block_bytes).zip(out.chunks_exact_mut(block_len)) {
-        f(b, o);
-    }
-    out
-}
-
-/// The 6-bit scale and min of sub-block `j` in a K-quant super-block.
-fn k_scale_min(j: usize, q: &[u8]) -> (u8, u8) {
-    if j < 4 {
-        (q[j] & 63, q[j + 4] & 63)
-    } else {
-        ((q[j + 4] & 0x0f) | ((q[j - 4] >> 6) << 4), (q[j + 4] >> 4) | ((q[j] >> 6) << 4))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn q8_0_block_decodes_scale_times_int8() {
-        let mut block = f16::from_f32(0.5).to_le_bytes().to_vec();
-        block.extend((0..32).map(|i| (i as i8 - 16) as u8));
-        let out = dequantize(GgmlType::Q8_0, &block);
-        assert_eq!(out.len(), 32);
-        assert_eq!(out[0], -8.0);
-        assert_eq!(out[31], 7.5);
-    }
-
-    #[test]
-    fn q4_0_block_uses_low_nibbles_first() {
-        let mut block = f16::from_f32(2.0).to_le_bytes().to_vec();
-        block.extend([0x9Fu8; 16]); // low nibble 15, high nibble 9
-        let out = dequantize(GgmlType::Q4_0, &block);
-        assert_eq!(out[0], 14.0);
-        assert_eq!(out[16], 2.0);
-    }
-
-    #[test]
-    fn k_scale_min_reads_packed_high_bits() {
-        let mut q = [0u8; 12];
-        q[0] = 0b1100_0001; // sc0 = 1, top bits feed sc4
-        q[4] = 0b0100_0010; // m0 = 2, top bits feed m4
-        q[8] = 0x35; // sc4 low = 5, m4 low = 3
-        assert_eq!(k_scale_min(0, &q), (1, 2));
-        assert_eq!(k_scale_min(4, &q), (5 | (3 << 4), 3 | (1 << 4)));
+            None => Vec::new(),
+        },
     }
 }

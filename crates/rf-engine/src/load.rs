@@ -4,12 +4,14 @@ use std::ops::ControlFlow;
 use burn::tensor::Device;
 
 use crate::config::ModelConfig;
+use crate::decoder::{Decoder, WeightFormat};
 use crate::error::{EngineError, Result};
 use crate::generate::{Generation, GenerationConfig, TokenEvent, generate};
 use crate::gguf::GgufFile;
 use crate::model::Transformer;
+use crate::quant_model::{KvCacheDtype, QuantTransformer, shared_compute};
 use crate::tokenizer::{ChatMessage, TextTokenizer, format_chatml};
-use crate::weights::{GgufWeights, SafetensorsWeights};
+use crate::weights::{GgufWeights, SafetensorsWeights, WeightSource};
 
 /// Where the model runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,6 +37,32 @@ pub fn init_device(choice: DeviceChoice) -> Result<Device> {
     }
 }
 
+/// How a model is loaded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoadOptions {
+    /// Prompt plus generated tokens; sizes the KV cache.
+    pub context_len: usize,
+    /// Quantized CPU kernels (the burn device is then unused) or the f32 burn module.
+    pub weights: WeightFormat,
+    /// Element type of the quantized decoder's KV cache (the f32 module's is always f32).
+    pub kv_cache: KvCacheDtype,
+}
+
+impl LoadOptions {
+    /// Quantized weights and an f32 KV cache for `context_len` positions.
+    pub fn new(context_len: usize) -> Self {
+        Self { context_len, weights: WeightFormat::Quant, kv_cache: KvCacheDtype::F32 }
+    }
+
+    pub fn weights(self, weights: WeightFormat) -> Self {
+        Self { weights, ..self }
+    }
+
+    pub fn kv_cache(self, kv_cache: KvCacheDtype) -> Self {
+        Self { kv_cache, ..self }
+    }
+}
+
 /// The files of a model in memory: what the browser hands over, and what [`LocalModel::load_path`] reads.
 pub enum ModelFiles {
     /// A GGUF file; the tokenizer comes from its metadata unless a tokenizer.json is given.
@@ -43,46 +71,52 @@ pub enum ModelFiles {
     HuggingFace { config_json: String, shards: Vec<Vec<u8>>, tokenizer_json: Vec<u8> },
 }
 
-/// A model ready to generate: weights on a device plus its tokenizer.
+/// A model ready to generate: its decoder plus its tokenizer.
 pub struct LocalModel {
-    pub model: Transformer,
+    pub model: Decoder,
     pub tokenizer: TextTokenizer,
 }
 
+/// Builds the decoder `options` ask for from a weight source.
+fn build(config: &ModelConfig, weights: &dyn WeightSource, device: &Device, options: &LoadOptions) -> Result<Decoder> {
+    Ok(match options.weights {
+        WeightFormat::Quant => {
+            Decoder::Quant(QuantTransformer::load(config, weights, options.context_len, options.kv_cache, shared_compute())?)
+        }
+        WeightFormat::F32 => Decoder::F32(Transformer::load(config, weights, options.context_len, device)?),
+    })
+}
+
 impl LocalModel {
-    /// Loads from in-memory files; `context_len` bounds prompt plus generated tokens.
-    pub fn from_files(files: ModelFiles, device: &Device, context_len: usize) -> Result<Self> {
+    /// Loads from in-memory files.
+    pub fn from_files(files: ModelFiles, device: &Device, options: &LoadOptions) -> Result<Self> {
         match files {
-            ModelFiles::Gguf { gguf, tokenizer_json } => {
-                let file = GgufFile::parse(gguf)?;
-                let config = ModelConfig::from_gguf(&file)?;
-                let tokenizer = match tokenizer_json {
-                    Some(json) => TextTokenizer::from_json_bytes(&json)?,
-                    None => TextTokenizer::from_gguf(&file)?,
-                };
-                let weights = GgufWeights::new(file, &config);
-                let model = Transformer::load(&config, &weights, context_len, device)?;
-                Ok(Self { model, tokenizer })
-            }
+            ModelFiles::Gguf { gguf, tokenizer_json } => Self::from_gguf(GgufFile::parse(gguf)?, tokenizer_json, device, options),
             ModelFiles::HuggingFace { config_json, shards, tokenizer_json } => {
                 let config = ModelConfig::from_hf_json(&config_json)?;
                 let weights = SafetensorsWeights::from_shards(shards)?;
-                let model = Transformer::load(&config, &weights, context_len, device)?;
+                let model = build(&config, &weights, device, options)?;
                 Ok(Self { model, tokenizer: TextTokenizer::from_json_bytes(&tokenizer_json)? })
             }
         }
     }
 
-    /// Loads a `.gguf` file or an HF folder (config.json, model.safetensors or
+    /// Loads from a parsed GGUF file; the tokenizer comes from its metadata unless given.
+    pub fn from_gguf(file: GgufFile, tokenizer_json: Option<Vec<u8>>, device: &Device, options: &LoadOptions) -> Result<Self> {
+        let config = ModelConfig::from_gguf(&file)?;
+        let tokenizer = match tokenizer_json {
+            Some(json) => TextTokenizer::from_json_bytes(&json)?,
+            None => TextTokenizer::from_gguf(&file)?,
+        };
+        let weights = GgufWeights::new(file, &config);
+        Ok(Self { model: build(&config, &weights, device, options)?, tokenizer })
+    }
+
+    /// Loads a `.gguf` file (memory-mapped) or an HF folder (config.json, model.safetensors or
     /// model.safetensors.index.json with shards, tokenizer.json). `tokenizer` overrides the
     /// tokenizer file.
     #[cfg(not(target_arch = "wasm32"))]
-    pub fn load_path(
-        path: &std::path::Path,
-        tokenizer: Option<&std::path::Path>,
-        device: &Device,
-        context_len: usize,
-    ) -> Result<Self> {
+    pub fn load_path(path: &std::path::Path, tokenizer: Option<&std::path::Path>, device: &Device, options: &LoadOptions) -> Result<Self> {
         let read = |p: &std::path::Path| {
             std::fs::read(p).map_err(|source| EngineError::Io { path: p.display().to_string(), source })
         };
@@ -107,9 +141,9 @@ impl LocalModel {
             };
             ModelFiles::HuggingFace { config_json, shards, tokenizer_json }
         } else {
-            ModelFiles::Gguf { gguf: read(path)?, tokenizer_json }
+            return Self::from_gguf(GgufFile::open(path)?, tokenizer_json, device, options);
         };
-        Self::from_files(files, device, context_len)
+        Self::from_files(files, device, options)
     }
 
     /// Token ids that end a turn: the config's EOS plus ChatML's `<|im_end|>` and `<|endoftext|>`.

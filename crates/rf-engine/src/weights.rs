@@ -1,7 +1,9 @@
 //! Weight sources: GGUF files and HF safetensors (single or sharded), read tensor by tensor
-//! under HF tensor names and converted to f32 on the host.
+//! under HF tensor names, either converted to f32 on the host ([`WeightSource::tensor`]) or as
+//! stored ([`WeightSource::matrix`]: GGUF blocks kept, sharing the file's bytes).
 use std::collections::BTreeMap;
 
+use rf_quant::QuantMatrix;
 use safetensors::{Dtype, SafeTensors};
 
 use crate::config::{Architecture, ModelConfig};
@@ -21,6 +23,15 @@ pub trait WeightSource {
     fn tensor(&self, hf_name: &str) -> Result<HostTensor>;
     /// Whether the checkpoint has a tensor of that HF name.
     fn contains(&self, hf_name: &str) -> bool;
+    /// A 2-D weight `[out, in]` in HF row order, kept in its stored format where the kernels
+    /// have one (GGUF blocks, f32); other float types are widened to f32.
+    fn matrix(&self, hf_name: &str) -> Result<QuantMatrix> {
+        let t = self.tensor(hf_name)?;
+        let [rows, cols] = t.shape[..] else {
+            return Err(EngineError::ShapeMismatch { name: hf_name.to_string(), expected: vec![0, 0], actual: t.shape });
+        };
+        QuantMatrix::from_f32(rows, cols, &t.data).map_err(|e| EngineError::quant(hf_name, e))
+    }
 }
 
 /// Safetensors files held in memory (one per shard).
@@ -164,27 +175,74 @@ fn unpermute_rows(t: HostTensor, heads: usize) -> Result<HostTensor> {
     Ok(HostTensor { shape: t.shape, data: out })
 }
 
+impl GgufWeights {
+    /// The GGUF name of `hf_name`, and the head count whose rows llama.cpp permuted (Q, K of
+    /// `llama` files), if any.
+    fn locate(&self, hf_name: &str) -> Result<(String, Option<usize>)> {
+        let name = gguf_name(hf_name).ok_or_else(|| EngineError::MissingWeight(hf_name.to_string()))?;
+        if !self.file.has_tensor(&name) {
+            return Err(EngineError::MissingWeight(format!("{hf_name} (GGUF tensor '{name}')")));
+        }
+        let permuted = match self.architecture {
+            Architecture::Llama if hf_name.contains("self_attn.q_proj.") => Some(self.heads),
+            Architecture::Llama if hf_name.contains("self_attn.k_proj.") => Some(self.kv_heads),
+            _ => None,
+        };
+        Ok((name, permuted))
+    }
+}
+
 impl WeightSource for GgufWeights {
     fn contains(&self, hf_name: &str) -> bool {
         gguf_name(hf_name).is_some_and(|n| self.file.has_tensor(&n))
     }
 
     fn tensor(&self, hf_name: &str) -> Result<HostTensor> {
-        let name = gguf_name(hf_name).ok_or_else(|| EngineError::MissingWeight(hf_name.to_string()))?;
-        let t = self.file.tensor_f32(&name).map_err(|e| match e {
-            EngineError::MissingWeight(_) => EngineError::MissingWeight(format!("{hf_name} (GGUF tensor '{name}')")),
-            other => other,
-        })?;
-        if self.architecture == Architecture::Llama {
-            if hf_name.ends_with("self_attn.q_proj.weight") || hf_name.ends_with("self_attn.q_proj.bias") {
-                return unpermute_rows(t, self.heads);
-            }
-            if hf_name.ends_with("self_attn.k_proj.weight") || hf_name.ends_with("self_attn.k_proj.bias") {
-                return unpermute_rows(t, self.kv_heads);
+        let (name, permuted) = self.locate(hf_name)?;
+        let t = self.file.tensor_f32(&name)?;
+        match permuted {
+            Some(heads) => unpermute_rows(t, heads),
+            None => Ok(t),
+        }
+    }
+
+    fn matrix(&self, hf_name: &str) -> Result<QuantMatrix> {
+        let (name, permuted) = self.locate(hf_name)?;
+        let (kind, shape, _) = self.file.tensor_raw(&name)?;
+        let (Some(format), [rows, cols]) = (kind.quant_format(), shape) else {
+            // F16/BF16 (and 1-D tensors, refused below) go through the f32 conversion.
+            let t = self.tensor(hf_name)?;
+            let [rows, cols] = t.shape[..] else {
+                return Err(EngineError::ShapeMismatch { name: hf_name.to_string(), expected: vec![0, 0], actual: t.shape });
+            };
+            return QuantMatrix::from_f32(rows, cols, &t.data).map_err(|e| EngineError::quant(hf_name, e));
+        };
+        let (rows, cols) = (*rows, *cols);
+        let stored = QuantMatrix::new(format, rows, cols, self.file.tensor_bytes(&name)?).map_err(|e| EngineError::quant(hf_name, e))?;
+        let Some(heads) = permuted else { return Ok(stored) };
+        let bytes = unpermute_block_rows(stored.bytes(), rows, heads, hf_name)?;
+        QuantMatrix::new(format, rows, cols, bytes.into()).map_err(|e| EngineError::quant(hf_name, e))
+    }
+}
+
+/// [`unpermute_rows`] on whole rows of blocks: lossless, and only Q and K are copied.
+fn unpermute_block_rows(raw: &[u8], rows: usize, heads: usize, name: &str) -> Result<Vec<u8>> {
+    if heads == 0 || rows % (2 * heads) != 0 {
+        return Err(EngineError::ShapeMismatch { name: name.to_string(), expected: vec![2 * heads, raw.len() / rows], actual: vec![rows, raw.len() / rows] });
+    }
+    let (row_bytes, head_dim) = (raw.len() / rows, rows / heads);
+    let half = head_dim / 2;
+    let mut out = vec![0u8; raw.len()];
+    for h in 0..heads {
+        for i in 0..half {
+            for p in 0..2 {
+                let src = (h * head_dim + 2 * i + p) * row_bytes;
+                let dst = (h * head_dim + p * half + i) * row_bytes;
+                out[dst..dst + row_bytes].copy_from_slice(&raw[src..src + row_bytes]);
             }
         }
-        Ok(t)
     }
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 mod common;
 
 use common::GgufBuilder;
-use rf_engine::{Device, EngineError, GgufFile, LocalModel, ModelConfig, ModelFiles};
+use rf_engine::{Device, EngineError, GgufFile, LoadOptions, LocalModel, ModelConfig, ModelFiles, WeightFormat};
 
 /// A structurally valid llama GGUF with one layer of hidden size 8 (weights all 0.01).
 fn tiny_llama_gguf(hidden: usize, shape_override: Option<(&str, Vec<usize>)>) -> Vec<u8> {
@@ -43,22 +43,82 @@ fn tiny_llama_gguf(hidden: usize, shape_override: Option<(&str, Vec<usize>)>) ->
 }
 
 fn load_gguf(bytes: Vec<u8>) -> Result<LocalModel, EngineError> {
+    load_gguf_as(bytes, WeightFormat::Quant)
+}
+
+fn load_gguf_as(bytes: Vec<u8>, weights: WeightFormat) -> Result<LocalModel, EngineError> {
     // The tokenizer is irrelevant to these checks: give a trivial valid one.
     let tokenizer = br#"{"version":"1.0","model":{"type":"WordLevel","vocab":{"a":0,"b":1,"[UNK]":2},"unk_token":"[UNK]"}}"#;
     LocalModel::from_files(
         ModelFiles::Gguf { gguf: bytes, tokenizer_json: Some(tokenizer.to_vec()) },
         &Device::flex(),
-        64,
+        &LoadOptions::new(64).weights(weights),
     )
 }
 
 #[test]
-fn valid_tiny_gguf_loads_and_runs() {
-    let mut model = load_gguf(tiny_llama_gguf(8, None)).expect("tiny model loads");
-    let logits = model.model.forward_host(&[1, 2, 3], true).unwrap();
+fn valid_tiny_gguf_loads_and_runs_on_both_decoders() {
+    let mut quant = load_gguf(tiny_llama_gguf(8, None)).expect("tiny model loads");
+    let mut reference = load_gguf_as(tiny_llama_gguf(8, None), WeightFormat::F32).expect("tiny model loads");
+    let logits = quant.model.forward_host(&[1, 2, 3], true).unwrap();
     assert_eq!(logits.len(), 3);
     assert_eq!(logits[0].len(), 16);
     assert!(logits.iter().flatten().all(|v| v.is_finite()));
+    // f32 weights stay f32 in both decoders: the same function to rounding.
+    let expected = reference.model.forward_host(&[1, 2, 3], true).unwrap();
+    for (a, b) in logits.iter().flatten().zip(expected.iter().flatten()) {
+        assert!((a - b).abs() < 1e-5, "{a} vs {b}");
+    }
+}
+
+/// A one-layer GGUF like [`tiny_llama_gguf`] whose `attn_q` is stored as `ggml_type` bytes.
+fn tiny_gguf_with_raw_q(shape: &[usize], ggml_type: u32, bytes: &[u8]) -> Vec<u8> {
+    let full = tiny_llama_gguf(8, Some(("blk.0.attn_q.weight", vec![1])));
+    let file = GgufFile::parse(full).unwrap();
+    let mut b = GgufBuilder::new()
+        .string("general.architecture", "llama")
+        .u32("llama.embedding_length", 8)
+        .u32("llama.feed_forward_length", 16)
+        .u32("llama.block_count", 1)
+        .u32("llama.attention.head_count", 2)
+        .u32("llama.attention.head_count_kv", 2)
+        .u32("llama.vocab_size", 16)
+        .u32("llama.context_length", 64)
+        .f32("llama.attention.layer_norm_rms_epsilon", 1e-5)
+        .f32("llama.rope.freq_base", 10000.0);
+    for (name, info) in &file.tensors {
+        if name == "blk.0.attn_q.weight" {
+            b = b.tensor_raw(name, shape, ggml_type, bytes);
+        } else {
+            b = b.tensor_f32(name, &info.shape, &file.tensor_f32(name).unwrap().data);
+        }
+    }
+    b.build()
+}
+
+#[test]
+fn quantized_rows_that_are_not_whole_blocks_are_a_typed_error() {
+    // [2, 32] Q8_0 values are two whole blocks in the file, but a row of the 8-wide model's
+    // attn_q cannot be: the shape is checked against the config, the blocks against the shape.
+    let bytes = vec![0u8; 2 * 34];
+    let err = load_gguf(tiny_gguf_with_raw_q(&[2, 32], 8, &bytes)).err().expect("must fail");
+    assert!(matches!(err, EngineError::ShapeMismatch { .. }), "{err}");
+    let err = load_gguf(tiny_gguf_with_raw_q(&[8, 8], 8, &bytes)).err().expect("must fail");
+    assert!(matches!(err, EngineError::Quant { source: rf_quant::QuantError::NotWholeBlocks { .. }, .. }), "{err}");
+}
+
+#[test]
+fn truncated_block_data_is_a_typed_error() {
+    // One Q4_K super-block (144 bytes) declared, 100 present at the end of the file.
+    let full = tiny_gguf_with_raw_q(&[1, 256], 12, &[0u8; 144]);
+    let err = GgufFile::parse(full[..full.len() - 44].to_vec()).err().expect("must fail");
+    assert!(matches!(err, EngineError::Gguf(ref m) if m.contains("truncated")), "{err}");
+}
+
+#[test]
+fn unknown_block_format_is_a_typed_error() {
+    let err = load_gguf(tiny_gguf_with_raw_q(&[8, 8], 99, &[0u8; 64])).err().expect("must fail");
+    assert!(matches!(err, EngineError::UnsupportedQuant { .. }), "{err}");
 }
 
 #[test]
@@ -144,7 +204,7 @@ fn config_that_disagrees_with_weights_is_rejected() {
     let err = LocalModel::from_files(
         ModelFiles::HuggingFace { config_json: config.into(), shards: vec![bytes], tokenizer_json: Vec::new() },
         &Device::flex(),
-        64,
+        &LoadOptions::new(64),
     )
     .err()
     .expect("must fail");
@@ -191,7 +251,7 @@ fn empty_prompt_and_overlong_prompt_are_typed_errors() {
 
 #[test]
 fn missing_file_is_an_io_error() {
-    let err = LocalModel::load_path(std::path::Path::new("/nonexistent/model.gguf"), None, &Device::flex(), 64)
+    let err = LocalModel::load_path(std::path::Path::new("/nonexistent/model.gguf"), None, &Device::flex(), &LoadOptions::new(64))
         .err()
         .expect("must fail");
     assert!(matches!(err, EngineError::Io { .. }));

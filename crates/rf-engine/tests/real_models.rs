@@ -4,7 +4,7 @@ mod common;
 
 use std::ops::ControlFlow;
 
-use rf_engine::{ChatMessage, Device, GenerationConfig, LocalModel, SamplingConfig};
+use rf_engine::{ChatMessage, Device, GenerationConfig, LoadOptions, LocalModel, SamplingConfig, WeightFormat};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -73,19 +73,16 @@ fn smollm2_gguf_with_llama_cpp_numerics_reproduces_its_greedy_ids() {
     }
 }
 
-/// llama.cpp multiplies Q4_1 weights with 8-bit-quantised activations; we dequantise to f32
-/// and compute exactly, so logits differ by a few tenths and near-ties can flip. The test
-/// therefore follows llama.cpp's own continuation (teacher forcing) and checks the logits
-/// stay close and the argmax agrees wherever llama.cpp's choice was clear.
-#[test]
-fn smollm2_gguf_tokenises_and_predicts_like_llama_cpp() {
+/// llama.cpp multiplies Q4_1 weights with 8-bit-quantised activations; the f32 path dequantises
+/// and computes exactly, the quantized path quantises activations its own way (f32 block scales,
+/// f32 KV cache), so logits differ by a few tenths and near-ties can flip. The check therefore
+/// follows llama.cpp's own continuation (teacher forcing): the logits stay close and the argmax
+/// agrees wherever llama.cpp's choice was clear.
+fn predicts_like_llama_cpp(weights: WeightFormat) {
     let Some(path) = common::asset("SmolLM2-135M-Instruct.Q4_1.gguf") else { return };
-    let mut model = LocalModel::load_path(&path, None, &Device::flex(), 1024).expect("SmolLM2 loads");
-    let reference: LlamaCppReference = serde_json::from_slice(
-        &std::fs::read(common::repo_root().join("tests/fixtures/llamacpp/smollm2-greedy.json")).unwrap(),
-    )
-    .unwrap();
-    for case in &reference.results {
+    let options = LoadOptions::new(1024).weights(weights);
+    let mut model = LocalModel::load_path(&path, None, &Device::flex(), &options).expect("SmolLM2 loads");
+    for case in &llamacpp_reference().results {
         let ids = model.tokenizer.encode(&case.prompt).unwrap();
         assert_eq!(ids, case.prompt_ids, "tokenisation of {:?}", case.prompt);
         assert!(case.steps.len() >= 32, "the reference must hold at least 32 tokens");
@@ -100,29 +97,39 @@ fn smollm2_gguf_tokenises_and_predicts_like_llama_cpp() {
             if ours == want.top_ids[0] {
                 agree += 1;
             } else {
-                assert!(margin < 2.0, "{:?} step {step}: we pick {ours}, llama.cpp clearly picks {} (margin {margin})", case.prompt, want.top_ids[0]);
+                assert!(margin < 2.0, "{weights} {:?} step {step}: we pick {ours}, llama.cpp clearly picks {} (margin {margin})", case.prompt, want.top_ids[0]);
             }
             logits = model.model.forward_host(&[case.new_token_ids[step]], false).unwrap().remove(0);
         }
-        eprintln!("{:?}: argmax agrees at {agree}/{} teacher-forced steps, max |Δ| of top-5 logits {worst:.3}", case.prompt, case.steps.len());
-        assert!(worst < 2.5, "{:?}: logits differ from llama.cpp by {worst}", case.prompt);
-        assert!(agree * 10 >= case.steps.len() * 9, "{:?}: argmax agrees at only {agree}/{} steps", case.prompt, case.steps.len());
+        eprintln!("{weights} {:?}: argmax agrees at {agree}/{} teacher-forced steps, max |Δ| of top-5 logits {worst:.3}", case.prompt, case.steps.len());
+        assert!(worst < 2.5, "{weights} {:?}: logits differ from llama.cpp by {worst}", case.prompt);
+        assert!(agree * 10 >= case.steps.len() * 9, "{weights} {:?}: argmax agrees at only {agree}/{} steps", case.prompt, case.steps.len());
         // Free-running greedy decoding agrees until the first near-tie.
         let g = rf_engine::generate(&mut model.model, &model.tokenizer, &ids, &greedy(case.new_token_ids.len()), |_| {
             ControlFlow::Continue(())
         })
         .unwrap();
         let same = g.token_ids.iter().zip(&case.new_token_ids).take_while(|(a, b)| a == b).count();
-        eprintln!("{:?}: free-running greedy identical for the first {same} tokens", case.prompt);
-        assert!(same >= 5, "{:?}: greedy diverges at token {same}", case.prompt);
+        eprintln!("{weights} {:?}: free-running greedy identical for the first {same} tokens", case.prompt);
+        assert!(same >= 5, "{weights} {:?}: greedy diverges at token {same}", case.prompt);
     }
+}
+
+#[test]
+fn smollm2_gguf_tokenises_and_predicts_like_llama_cpp() {
+    predicts_like_llama_cpp(WeightFormat::F32);
+}
+
+#[test]
+fn smollm2_quantized_predicts_like_llama_cpp() {
+    predicts_like_llama_cpp(WeightFormat::Quant);
 }
 
 #[test]
 fn qwen05_answers_15_plus_27_with_boxed_42() {
     let Some(path) = common::asset("qwen2.5-coder-0.5b-instruct-q4_k_m.gguf") else { return };
     let Some(tokenizer) = common::asset("qwen-tokenizer.json") else { return };
-    let mut model = LocalModel::load_path(&path, Some(&tokenizer), &Device::flex(), 1024).expect("Qwen loads");
+    let mut model = LocalModel::load_path(&path, Some(&tokenizer), &Device::flex(), &LoadOptions::new(1024)).expect("Qwen loads");
     let prompt = model
         .chat_prompt(&[
             ChatMessage::new("system", "Please reason step by step, and put your final answer within \\boxed{}."),
