@@ -32,6 +32,13 @@ fn peak_rss_mib() -> Option<f64> {
     Some(kib / 1024.0)
 }
 
+/// The CPU's model name (Linux `/proc/cpuinfo`), for the record.
+fn cpu_model() -> Option<String> {
+    let info = std::fs::read_to_string("/proc/cpuinfo").ok()?;
+    let line = info.lines().find(|l| l.starts_with("model name"))?;
+    Some(line.split_once(':')?.1.trim().to_string())
+}
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
@@ -67,10 +74,16 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     let (prefill_tps, decode_tps) = (median(prefill), median(decode));
     let peak = peak_rss_mib();
     let cfg = model.model.config();
-    println!("| model | device | load s | prompt tok | prefill tok/s | decode tok | decode tok/s | peak RSS MiB |");
-    println!("|---|---|---|---|---|---|---|---|");
+    let weights = model.model.weights();
+    let weight_bytes = model.model.weight_bytes();
+    let kernels = match &model.model {
+        rf_engine::Decoder::Quant(m) => format!("{} × {} threads", m.compute().isa().name(), m.compute().threads()),
+        rf_engine::Decoder::F32(_) => "burn".to_string(),
+    };
+    println!("| model | device | weights | kernels | load s | prompt tok | prefill tok/s | decode tok | decode tok/s | weight GB/s | peak RSS MiB |");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
     println!(
-        "| {} | {:?} | {:.2} | {} | {:.1} | {} | {:.2} | {} |",
+        "| {} | {:?} | {weights} | {kernels} | {:.2} | {} | {:.1} | {} | {:.2} | {:.1} | {} |",
         args.model.model.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default(),
         args.model.device,
         load_seconds,
@@ -78,6 +91,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         prefill_tps,
         args.decode_tokens,
         decode_tps,
+        weight_bytes as f64 * decode_tps / 1e9,
         peak.map_or("n/a".into(), |p| format!("{p:.0}")),
     );
     let json = serde_json::json!({
@@ -86,14 +100,20 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         "layers": cfg.num_hidden_layers,
         "hidden_size": cfg.hidden_size,
         "device": format!("{:?}", args.model.device).to_lowercase(),
-        "load_seconds": load_seconds,
+        "weights": weights,
+        "kernels": kernels,
+        "weight_bytes": weight_bytes,
+        "load_s": load_seconds,
         "prompt_tokens": ids.len(),
-        "prefill_tokens_per_second": prefill_tps,
+        "prefill_tok_s": prefill_tps,
         "decode_tokens": args.decode_tokens,
-        "decode_tokens_per_second": decode_tps,
+        "decode_tok_s": decode_tps,
+        // Weight bytes read per second while decoding: every token reads every weight once.
+        "decode_weight_gb_s": weight_bytes as f64 * decode_tps / 1e9,
         "runs": args.runs.max(1),
         "peak_rss_mib": peak,
         "threads": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+        "cpu": cpu_model(),
     });
     println!("{}", serde_json::to_string(&json)?);
     if let Some(path) = &args.json {

@@ -310,6 +310,11 @@ fn step_message(log: &StepLog) -> String {
     }
 }
 
+/// The burn module of a model loaded for training (always f32).
+fn trainable(model: &rf_engine::LocalModel) -> anyhow::Result<&rf_engine::Transformer> {
+    Ok(model.model.as_f32().ok_or(rf_engine::EngineError::NeedsF32Weights)?)
+}
+
 /// Tokenises examples, dropping (and counting) those longer than `max_len`.
 fn tokenize_all(model: &rf_engine::LocalModel, examples: &[SftExample], max_len: usize) -> anyhow::Result<Vec<Tokenized>> {
     let mut items = Vec::new();
@@ -338,7 +343,7 @@ fn sft(args: SftArgs) -> anyhow::Result<()> {
     let items = tokenize_all(&model, &examples, args.optim.max_len)?;
     let bar = progress(cfg.steps, start.step);
     bar.set_prefix("sft");
-    train(model.model, &model.tokenizer, &Sft { items }, &cfg, &args.optim.out, &start, |log| {
+    train(model.model.into_f32()?, &model.tokenizer, &Sft { items }, &cfg, &args.optim.out, &start, |log| {
         bar.set_position(log.step);
         bar.set_message(step_message(log));
     })?;
@@ -487,7 +492,7 @@ fn dpo(args: DpoArgs) -> anyhow::Result<()> {
         }
         eprintln!("reference log-probabilities for {} pairs…", train_tok.len() + held_tok.len());
         let all_tok: Vec<(Tokenized, Tokenized)> = train_tok.iter().chain(&held_tok).cloned().collect();
-        let refs = reference_logprobs(&model.model, &all_tok)?;
+        let refs = reference_logprobs(trainable(&model)?, &all_tok)?;
         std::fs::write(&ref_path, serde_json::to_string(&refs)?)?;
         refs
     };
@@ -502,10 +507,10 @@ fn dpo(args: DpoArgs) -> anyhow::Result<()> {
     let accuracy = |m: &[f64]| m.iter().filter(|x| **x > 0.0).count() as f64 / m.len().max(1) as f64;
     // "Before" means the reference itself; a resumed run starts from a trained model, so it has
     // no before figures of its own (they are in the first run's report).
-    let held_before = if start.checkpoint.is_none() { Some(held_set.margins(&model.model)?) } else { None };
+    let held_before = if start.checkpoint.is_none() { Some(held_set.margins(trainable(&model)?)?) } else { None };
     let bar = progress(cfg.steps, start.step);
     bar.set_prefix("dpo");
-    let trained = train(model.model, &model.tokenizer, &train_set, &cfg, &args.optim.out, &start, |log| {
+    let trained = train(model.model.into_f32()?, &model.tokenizer, &train_set, &cfg, &args.optim.out, &start, |log| {
         bar.set_position(log.step);
         bar.set_message(step_message(log));
     })?;

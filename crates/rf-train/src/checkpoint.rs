@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use rf_engine::{LocalModel, TextTokenizer, Transformer};
+use rf_engine::{LoadOptions, LocalModel, TextTokenizer, Transformer, WeightFormat};
 use safetensors::tensor::{Dtype, TensorView};
 
 use crate::{Result, TrainError, io_error};
@@ -45,10 +45,11 @@ pub fn save_hf(dir: &Path, model: &Transformer, tokenizer: &TextTokenizer) -> Re
     write(&dir.join("tokenizer_config.json"), &serde_json::to_string_pretty(&tokenizer_config).unwrap_or_default())
 }
 
-/// Loads a model for training: weights become trainable parameters on `device` (which should
-/// have autodiff enabled).
+/// Loads a model for training: f32 weights become trainable parameters on `device` with
+/// autodiff enabled ([`rf_engine::Decoder::F32`]).
 pub fn load_trainable(path: &Path, tokenizer: Option<&Path>, device: &rf_engine::Device, context_len: usize) -> Result<LocalModel> {
-    Ok(LocalModel::load_path(path, tokenizer, &device.clone().autodiff(), context_len)?)
+    let options = LoadOptions::new(context_len).weights(WeightFormat::F32);
+    Ok(LocalModel::load_path(path, tokenizer, &device.clone().autodiff(), &options)?)
 }
 
 pub(crate) fn write(path: &Path, text: &str) -> Result<()> {

@@ -3,7 +3,7 @@ mod common;
 
 use burn::module::Module;
 use common::*;
-use rf_engine::{LocalModel, TextTokenizer};
+use rf_engine::{LoadOptions, LocalModel, TextTokenizer, WeightFormat};
 use rf_train::checkpoint::{checkpoints, save_hf};
 use rf_train::trainer::{Sft, TrainConfig, find_start, train};
 
@@ -34,13 +34,13 @@ fn saved_checkpoint_reloads_to_the_same_logits() {
         assert!(dir.join(f).exists(), "{f}");
     }
     let plain = rf_engine::init_device(rf_engine::DeviceChoice::Cpu).unwrap();
-    let mut reloaded = LocalModel::load_path(&dir, None, &plain, 64).unwrap();
+    let mut reloaded = LocalModel::load_path(&dir, None, &plain, &LoadOptions::new(64).weights(WeightFormat::F32)).unwrap();
     let mut original = model.valid();
     let ids = [3u32, 77, 12, 200, 9];
     let a = original.forward_host(&ids, true).unwrap();
     let b = reloaded.model.forward_host(&ids, true).unwrap();
     // The weights come back bit for bit; the logits differ only by summation order.
-    assert_eq!(original.to_hf_tensors().unwrap(), reloaded.model.to_hf_tensors().unwrap());
+    assert_eq!(original.to_hf_tensors().unwrap(), reloaded.model.as_f32().unwrap().to_hf_tensors().unwrap());
     assert!(max_abs_diff(&a, &b) < 1e-5, "{}", max_abs_diff(&a, &b));
 }
 
@@ -61,7 +61,7 @@ fn sft_resumes_from_its_last_checkpoint() {
     train(tiny_model(&device), &tok, &sft, &first, &out, &find_start(&out, "sft").unwrap(), |_| {}).unwrap();
     let start = find_start(&out, "sft").unwrap();
     assert_eq!(start.step, 2);
-    let reloaded = LocalModel::load_path(start.checkpoint.as_ref().unwrap(), None, &device, 64).unwrap().model;
+    let reloaded = LocalModel::load_path(start.checkpoint.as_ref().unwrap(), None, &device, &LoadOptions::new(64).weights(WeightFormat::F32)).unwrap().model.into_f32().unwrap();
     let resumed = train(reloaded, &tok, &sft, &cfg, &out, &start, |_| {}).unwrap();
     assert_eq!(checkpoints(&out).iter().map(|c| c.0).collect::<Vec<_>>(), vec![2, 4]);
 

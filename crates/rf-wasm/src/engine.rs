@@ -4,7 +4,7 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use js_sys::{Array, Function, Promise, Reflect, Uint8Array};
-use rf_engine::{ChatMessage, Device, EngineError, GenerationConfig, LocalModel, ModelFiles, SamplingConfig, Step};
+use rf_engine::{ChatMessage, Device, EngineError, GenerationConfig, LoadOptions, LocalModel, ModelFiles, SamplingConfig, Step, WeightFormat};
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{JsFuture, future_to_promise};
@@ -204,6 +204,10 @@ struct ModelInfo {
     vocab_size: usize,
     context_len: usize,
     backend: &'static str,
+    /// `"quant"` (GGUF blocks on the CPU kernels) or `"f32"` (WebGPU).
+    weights: WeightFormat,
+    /// Bytes the weights occupy as loaded.
+    weight_bytes: usize,
     load_ms: f64,
     warmup_ms: f64,
 }
@@ -298,7 +302,11 @@ impl Engine {
             let on_gpu = backend == Backend::Webgpu;
             let t0 = now_ms();
             let context = context_len.map(|c| c as usize).unwrap_or(DEFAULT_CONTEXT);
-            let mut model = LocalModel::from_files(files, &device, context).map_err(|e| engine_error(&e, on_gpu))?;
+            // The CPU path keeps GGUF blocks (no f32 copy in the wasm heap); WebGPU has f32
+            // kernels only for now.
+            let weights = if on_gpu { WeightFormat::F32 } else { WeightFormat::Quant };
+            let options = LoadOptions::new(context).weights(weights);
+            let mut model = LocalModel::from_files(files, &device, &options).map_err(|e| engine_error(&e, on_gpu))?;
             let load_ms = now_ms() - t0;
             // Warm-up: compile the first kernels now rather than on the user's first token.
             let t1 = now_ms();
@@ -317,6 +325,8 @@ impl Engine {
                 vocab_size: cfg.vocab_size,
                 context_len: model.model.context_len(),
                 backend: backend.as_str(),
+                weights: model.model.weights(),
+                weight_bytes: model.model.weight_bytes(),
                 load_ms,
                 warmup_ms,
             };

@@ -24,7 +24,8 @@ pub fn engine_error_kind(e: &EngineError, on_gpu: bool) -> &'static str {
         | EngineError::Safetensors(_)
         | EngineError::Config(_)
         | EngineError::MissingWeight(_)
-        | EngineError::ShapeMismatch { .. } => "invalid_model",
+        | EngineError::ShapeMismatch { .. }
+        | EngineError::Quant { .. } => "invalid_model",
         EngineError::UnsupportedQuant { .. } | EngineError::UnsupportedDtype { .. } | EngineError::UnsupportedArchitecture(_) => {
             "unsupported_model"
         }
@@ -34,6 +35,7 @@ pub fn engine_error_kind(e: &EngineError, on_gpu: bool) -> &'static str {
         EngineError::TokenOutOfRange { .. } | EngineError::EmptyScoredRange { .. } | EngineError::Sampling(_) => "invalid_request",
         EngineError::Device(_) if on_gpu => "device_lost",
         EngineError::Device(_) => "device",
+        EngineError::QuantizedNeedsCpu | EngineError::NeedsF32Weights => "invalid_request",
     }
 }
 
