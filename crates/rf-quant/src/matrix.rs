@@ -81,7 +81,7 @@ impl QuantMatrix {
     /// address does not suit the block struct's alignment are copied once to aligned memory.
     pub fn new(format: QuantFormat, rows: usize, cols: usize, data: SharedBytes) -> Result<Self> {
         let (block_len, block_bytes) = format.block_layout();
-        if cols == 0 || rows == 0 || cols % block_len != 0 {
+        if cols == 0 || rows == 0 || !cols.is_multiple_of(block_len) {
             return Err(QuantError::NotWholeBlocks { format, rows, cols, block_len });
         }
         let expected = rows.checked_mul(cols / block_len).and_then(|n| n.checked_mul(block_bytes));
@@ -98,7 +98,7 @@ impl QuantMatrix {
             QuantFormat::F32 => 4,
             _ => 2,
         };
-        let data = if data.as_slice().as_ptr() as usize % align == 0 { data } else { aligned_copy(data.as_slice()) };
+        let data = if (data.as_slice().as_ptr() as usize).is_multiple_of(align) { data } else { aligned_copy(data.as_slice()) };
         Ok(Self { format, rows, cols, data })
     }
 
@@ -204,8 +204,8 @@ fn aligned_copy(bytes: &[u8]) -> SharedBytes {
 
 /// Views checked, aligned bytes as blocks.
 fn cast<B: Copy>(raw: &[u8]) -> &[B] {
-    debug_assert!(raw.len() % std::mem::size_of::<B>() == 0);
-    debug_assert!(raw.as_ptr() as usize % std::mem::align_of::<B>() == 0);
+    debug_assert!(raw.len().is_multiple_of(std::mem::size_of::<B>()));
+    debug_assert!((raw.as_ptr() as usize).is_multiple_of(std::mem::align_of::<B>()));
     // SAFETY: `QuantMatrix::new` checked the length and alignment; every bit pattern is a valid
     // block (plain integers and f16 values).
     unsafe { std::slice::from_raw_parts(raw.as_ptr() as *const B, raw.len() / std::mem::size_of::<B>()) }

@@ -202,8 +202,9 @@ macro_rules! kernels {
         unsafe fn k_quant(scales: &[u8; 12], d: half::f16, dmin: half::f16, qs: *const u8, qh: *const u8) -> KQuant {
             let dmin = unsafe { f16_to_f32(dmin) };
             let (mut sc, mut mins) = ([0i16; 8], [0f32; 8]);
+            let (packed_sc, packed_m) = k_scales_mins(scales);
             for j in 0..8 {
-                let (s, m) = k_scale_min(j, scales);
+                let (s, m) = ((packed_sc >> (8 * j)) as u8, (packed_m >> (8 * j)) as u8);
                 sc[j] = s as i16;
                 mins[j] = dmin * m as f32;
             }

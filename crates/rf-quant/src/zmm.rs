@@ -188,27 +188,38 @@ pub(crate) struct KBlock {
     mins: __m256,
 }
 
-zmm_fn! {
-    /// 16-bit lanes: the first 16 `a`, the last 16 `b`.
-    unsafe fn halves_epi16(a: i16, b: i16) -> __m512i {
-        _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set1_epi16(a)), _mm256_set1_epi16(b), 1)
+/// For run `c` of a K-quant super-block, the sub-block of each of its 32 value pairs: the first
+/// 16 pairs lie in sub-block `2c`, the last 16 in `2c + 1`.
+const K_SUB_BLOCKS: [[i16; 32]; 4] = {
+    let mut out = [[0i16; 32]; 4];
+    let mut c = 0;
+    while c < 4 {
+        let mut i = 0;
+        while i < 32 {
+            out[c][i] = (2 * c + i / 16) as i16;
+            i += 1;
+        }
+        c += 1;
     }
-}
+    out
+};
 
 zmm_fn! {
     unsafe fn k_block(d: half::f16, dmin: half::f16, scales: &[u8; 12], q: [__m512i; 4]) -> KBlock {
-        let (mut sc, mut mins) = ([0i16; 8], [0f32; 8]);
-        let dmin = dmin.to_f32();
-        for j in 0..8 {
-            let (s, m) = k_scale_min(j, scales);
-            sc[j] = s as i16;
-            mins[j] = dmin * m as f32;
-        }
+        let (sc, mins) = k_scales_mins(scales);
+        let factors = _mm_cvtph_ps(_mm_cvtsi32_si128((d.to_bits() as u32 | (dmin.to_bits() as u32) << 16) as i32));
+        let sc16 = _mm512_castsi128_si512(_mm_cvtepu8_epi16(_mm_cvtsi64_si128(sc as i64)));
         let mut scales = [_mm512_setzero_si512(); 4];
         for (c, v) in scales.iter_mut().enumerate() {
-            *v = unsafe { halves_epi16(sc[2 * c], sc[2 * c + 1]) };
+            *v = _mm512_permutexvar_epi16(unsafe { _mm512_loadu_si512(K_SUB_BLOCKS[c].as_ptr() as *const __m512i) }, sc16);
         }
-        KBlock { q, scales, d: _mm512_set1_ps(d.to_f32()), mins: unsafe { _mm256_loadu_ps(mins.as_ptr()) } }
+        let mins = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_cvtsi64_si128(mins as i64)));
+        KBlock {
+            q,
+            scales,
+            d: _mm512_broadcastss_ps(factors),
+            mins: _mm256_mul_ps(_mm256_broadcastss_ps(_mm_movehdup_ps(factors)), mins),
+        }
     }
 }
 
