@@ -321,6 +321,12 @@ macro_rules! kernels {
             let rows: [&[B]; R] = std::array::from_fn(|i| &w[(r0 + i) * nb..(r0 + i + 1) * nb]);
             let toks: [&[B::Act]; T] = std::array::from_fn(|j| &x[(t0 + j) * nb..(t0 + j + 1) * nb]);
             for kb in 0..nb {
+                if T == 1 {
+                    // Decode streams the matrix from memory: fetch two tiles ahead, as in zmm.rs.
+                    for row in &rows {
+                        _mm_prefetch::<_MM_HINT_T0>(row.as_ptr().wrapping_add(kb + 2 * R * nb) as *const i8);
+                    }
+                }
                 for i in 0..R {
                     // SAFETY: kb < nb = each slice's length.
                     let wb = unsafe { B::load(rows[i].get_unchecked(kb)) };

@@ -434,6 +434,13 @@ zmm_fn! {
         let per_step = B::LEN * B::STEP / 32;
         for step in 0..nb / B::STEP {
             let at = |i: usize| unsafe { w.as_ptr().add((r0 + i) * nb + step * B::STEP) };
+            if T == 1 {
+                // Decode streams the matrix once from memory: fetch the same place two tiles
+                // ahead (measured: 1.5-2x weight GB/s on a matrix larger than the caches).
+                for i in 0..R {
+                    unsafe { _mm_prefetch::<_MM_HINT_T0>(at(i).add(2 * R * nb) as *const i8) };
+                }
+            }
             let mut ws = [unsafe { B::load(at(0)) }; R];
             for (i, wi) in ws.iter_mut().enumerate().skip(1) {
                 *wi = unsafe { B::load(at(i)) };
