@@ -1,7 +1,8 @@
 // End-to-end tests of the browser solver in headless Chromium (playwright-core + Debian's
 // chromium). Run through scripts/test-browser.sh. Environment:
 //   CHROMIUM=/usr/bin/chromium   RF_WEBGPU=0 (skip the WebGPU run)   RF_FULL=1 (also an
-//   unscripted ReasonFlux run)   RF_ONLY=name,name (run only these tests)
+//   unscripted ReasonFlux run)   RF_QWEN=1 (Qwen2.5-Coder-0.5B on the CPU path: load, time to
+//   first token, decode speed)   RF_ONLY=name,name (run only these tests)
 import { chromium } from 'playwright-core';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -327,6 +328,23 @@ if (process.env.RF_FULL === '1') {
   });
 }
 
+if (process.env.RF_QWEN === '1') {
+  await test('qwen-cpu-speed', async () => {
+    const p = await newPage('/?backend=cpu');
+    await p.selectOption('#model', 'qwen-coder');
+    const t0 = Date.now();
+    await p.click('#load');
+    await p.waitForSelector('#model-status[data-state=loaded], #model-status[data-state=error]', { timeout: 600_000 });
+    assert(await p.getAttribute('#model-status', 'data-state') === 'loaded', `model did not load: ${await p.textContent('#error')}`);
+    const loadMs = Date.now() - t0;
+    const r = await p.evaluate(() => window.rfClient.generate('What is 15 + 27?', { max_new_tokens: 32, temperature: 0 }, () => {}));
+    assert(r.tokens_out > 0, 'no tokens');
+    figures.qwen = { loadMs, ttftMs: r.ttft_ms, tokensPerS: r.tokens_per_s, status: await p.textContent('#model-status') };
+    page = p;
+    return `load ${(loadMs / 1000).toFixed(1)} s, TTFT ${(r.ttft_ms / 1000).toFixed(2)} s, ${r.tokens_per_s.toFixed(2)} tokens/s, text ${JSON.stringify(r.text)}`;
+  });
+}
+
 await test('widget', async () => {
   await page.close();
   page = await context.newPage();
@@ -376,6 +394,7 @@ console.log('\nFigures (headless Chromium):');
 console.log(`  WebGPU adapter offered: ${figures.webgpu?.adapter ? 'yes' : 'no'}${figures.webgpu?.info ? ` ${JSON.stringify(figures.webgpu.info)}` : ''}`);
 if (figures.loadMs) console.log(`  SmolLM2 load (CPU, incl. download from localhost): ${(figures.loadMs / 1000).toFixed(1)} s`);
 if (figures.direct) console.log(`  CPU direct run: time to first token ${(figures.direct.ttftMs / 1000).toFixed(2)} s, decode ${figures.direct.tokensPerS.toFixed(2)} tokens/s`);
+if (figures.qwen) console.log(`  Qwen2.5-Coder-0.5B on CPU: load ${(figures.qwen.loadMs / 1000).toFixed(1)} s, time to first token ${(figures.qwen.ttftMs / 1000).toFixed(2)} s, decode ${figures.qwen.tokensPerS.toFixed(2)} tokens/s (${figures.qwen.status})`);
 if (figures.webgpuRun) console.log(`  WebGPU (SwiftShader) run: time to first token ${(figures.webgpuRun.ttftMs / 1000).toFixed(2)} s, decode ${figures.webgpuRun.tokensPerS.toFixed(2)} tokens/s`);
 const failed = results.filter((r) => !r.ok);
 console.log(`\n${results.length - failed.length}/${results.length} passed${results.some((r) => r.soft) ? ' (soft failures count as passed)' : ''}`);
