@@ -18,9 +18,9 @@ fn matrix(format: QuantFormat, rows: usize, cols: usize) -> QuantMatrix {
             (state >> 24) as u8
         })
         .collect();
-    // Finite scales: small f16 values in every 2-byte field would do; zeroing the high byte of
-    // each pair keeps every f16 finite (exponent bits cleared).
-    data.iter_mut().skip(1).step_by(2).for_each(|b| *b &= 0x03);
+    // Finite, normal scales as in real checkpoints: the high byte of every 2-byte field gets
+    // f16 exponent 11 (values near 1/16), whatever field the pair lands on.
+    data.iter_mut().skip(1).step_by(2).for_each(|b| *b = (*b & 0x03) | 0x2c);
     if format == QuantFormat::F32 {
         let values: Vec<f32> = (0..rows * cols).map(|i| (i % 7) as f32 * 0.01).collect();
         return QuantMatrix::from_f32(rows, cols, &values).unwrap();

@@ -2,14 +2,17 @@
 //! feature detection: a module with SIMD instructions does not load on an engine without them).
 //!
 //! Every weight fits a signed byte (4/5/6-bit values are below 64, Q8_0 is signed, Q6_K's
-//! `q − 32` lies in ±32), so a block's dot product is `extmul` into 16-bit products, a pairwise
-//! add into 32 bits and one shuffle-add so that each 32-bit lane holds the 4 products that share
-//! one activation scale. Offsets and minimums go through the activation sums, as in the scalar
-//! `vec_dot`s; each block is unpacked once by `load` and reused for every token of a tile.
+//! `q − 32` lies in ±32). Weights and activations are widened to 16 bits and split into the even-
+//! and odd-indexed values of each 16-value run; `i32x4.dot_i16x8_s` (one `pmaddwd` on x86) of the
+//! even halves plus that of the odd halves leaves in lane `m` the sum of values `4m..4m+3`:
+//! exactly the 4 products that share one activation scale, with no shuffles. Activations are
+//! widened once per call and shared by every row; a weight block is widened once per tile and
+//! reused for every token of it. Offsets and minimums go through the activation sums, as in the
+//! scalar `vec_dot`s.
 use std::arch::wasm32::*;
 use std::ops::Range;
 
-use crate::act::{BlockQ8, BlockQ8x8};
+use crate::act::BlockQ8;
 use crate::blocks::*;
 use crate::kernels::{OutRows, ROW_CHUNK, ROW_TILE, TOKEN_TILE};
 
@@ -24,12 +27,18 @@ pub(crate) struct Acc {
 pub(crate) trait Kernel: Block {
     /// A block unpacked for reuse across the tokens of a tile.
     type W: Copy;
+    /// The widened activations of one block.
+    type X;
     fn load(b: &Self) -> Self::W;
-    fn dot(w: &Self::W, x: &Self::Act, acc: &mut Acc);
+    fn dot(w: &Self::W, x: &Self::X, acc: &mut Acc);
+    fn widen(x: &[Self::Act]) -> Vec<Self::X>;
 }
 
 /// 32 values as bytes, in element order (two registers).
 type Bytes32 = [v128; 2];
+
+/// 16 values as 16-bit lanes: the even-indexed values, then the odd-indexed ones.
+type Split = [v128; 2];
 
 #[inline]
 fn load16(p: &[u8; 16]) -> v128 {
@@ -46,39 +55,101 @@ fn load32<T: Copy, const N: usize>(p: &[T; N]) -> Bytes32 {
     unsafe { [v128_load(p), v128_load(p.add(1))] }
 }
 
+/// An f16 scale as f32 in a few integer operations (`half` has no hardware path on wasm, and
+/// its portable one branches per value); infinities and NaNs take `half`'s path.
+#[inline]
+fn f16_to_f32(h: half::f16) -> f32 {
+    let bits = h.to_bits() as u32;
+    let exponent = bits & 0x7c00;
+    if exponent == 0x7c00 {
+        return h.to_f32();
+    }
+    let magnitude = if exponent == 0 {
+        // Subnormal: mantissa · 2⁻²⁴, exact in f32 (and no f32 subnormal arithmetic).
+        (bits & 0x3ff) as f32 * f32::from_bits(0x3380_0000)
+    } else {
+        // Normal: rebias the exponent from 15 to 127.
+        f32::from_bits(((bits & 0x7fff) << 13) + (112 << 23))
+    };
+    f32::from_bits(magnitude.to_bits() | (bits & 0x8000) << 16)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn f16_to_f32_matches_half_for_every_bit_pattern() {
+        for bits in 0..=u16::MAX {
+            let h = half::f16::from_bits(bits);
+            let (got, want) = (super::f16_to_f32(h), h.to_f32());
+            assert!(got.to_bits() == want.to_bits() || (got.is_nan() && want.is_nan()), "{bits:#06x}: {got} vs {want}");
+        }
+    }
+}
+
+/// 16 unsigned bytes below 128 as [`Split`].
+#[inline]
+fn split_unsigned(v: v128) -> Split {
+    [v128_and(v, u16x8_splat(0x00ff)), u16x8_shr(v, 8)]
+}
+
+/// 16 signed bytes as [`Split`], sign-extended.
+#[inline]
+fn split_signed(v: v128) -> Split {
+    [i16x8_shr(i16x8_shl(v, 8), 8), i16x8_shr(v, 8)]
+}
+
+/// 32 activations widened, their 8 scales and `s = Σ d·q`.
+#[derive(Clone, Copy)]
+pub(crate) struct WideX {
+    q: [Split; 2],
+    d: [v128; 2],
+    s: f32,
+}
+
+impl WideX {
+    #[inline]
+    fn new(b: &BlockQ8) -> Self {
+        WideX { q: load32(&b.qs).map(split_signed), d: load32(&b.d), s: b.s }
+    }
+}
+
 /// `Σ` of each run of 4 products of 16 weights and 16 activations, one run per lane.
 #[inline]
-fn group_sums(w: v128, x: v128) -> v128 {
-    let lo = i32x4_extadd_pairwise_i16x8(i16x8_extmul_low_i8x16(w, x));
-    let hi = i32x4_extadd_pairwise_i16x8(i16x8_extmul_high_i8x16(w, x));
-    // Lanes hold pairs of products; add neighbouring pairs across both halves.
-    i32x4_add(i32x4_shuffle::<0, 2, 4, 6>(lo, hi), i32x4_shuffle::<1, 3, 5, 7>(lo, hi))
+fn group_sums(w: &Split, x: &Split) -> v128 {
+    i32x4_add(i32x4_dot_i16x8(w[0], x[0]), i32x4_dot_i16x8(w[1], x[1]))
 }
 
 /// Adds `Σ d_x[lane]·sums[lane]` over a 32-value block to `tmp` (weight scales come later).
 #[inline]
-fn lanes_add(tmp: v128, x: &BlockQ8, sums: [v128; 2]) -> v128 {
-    let d = load32(&x.d);
-    let tmp = f32x4_add(tmp, f32x4_mul(d[0], f32x4_convert_i32x4(sums[0])));
-    f32x4_add(tmp, f32x4_mul(d[1], f32x4_convert_i32x4(sums[1])))
+fn lanes_add(tmp: v128, x: &WideX, sums: [v128; 2]) -> v128 {
+    let tmp = f32x4_add(tmp, f32x4_mul(x.d[0], f32x4_convert_i32x4(sums[0])));
+    f32x4_add(tmp, f32x4_mul(x.d[1], f32x4_convert_i32x4(sums[1])))
 }
 
-/// The 32 nibbles of a 32-element block: low nibbles are elements 0..16, high ones 16..32.
+/// The 32 values of a 4-bit block as two [`Split`] runs (low nibbles are elements 0..16, high
+/// ones 16..32), straight from the packed bytes seen as 16-bit lanes.
 #[inline]
-fn nibbles(qs: &[u8; 16]) -> Bytes32 {
+fn nibbles(qs: &[u8; 16]) -> [Split; 2] {
     let raw = load16(qs);
-    [v128_and(raw, u8x16_splat(0x0f)), u8x16_shr(raw, 4)]
+    let m = u16x8_splat(0x000f);
+    [[v128_and(raw, m), v128_and(u16x8_shr(raw, 8), m)], [v128_and(u16x8_shr(raw, 4), m), u16x8_shr(raw, 12)]]
 }
 
-/// Bit `j` of `bits` → byte `j` = 0x10 (else 0): broadcast byte `j / 8`, test bit `j % 8`.
+/// Bit `j` of `bits` → 0x10 in the lane of element `j`, as two [`Split`] runs: each lane tests
+/// its bit of the run's 16 bits (`2k` in even lane `k`, `2k + 1` in odd lane `k`).
 #[inline]
-fn fifth_bits(bits: u32) -> Bytes32 {
-    let select = u64x2_splat(0x8040_2010_0804_0201);
-    let b = bits.to_le_bytes().map(|b| b as u64 * 0x0101_0101_0101_0101);
-    [0, 1].map(|h| {
-        let set = i8x16_eq(v128_and(u64x2(b[2 * h], b[2 * h + 1]), select), select);
-        v128_and(set, u8x16_splat(0x10))
-    })
+fn fifth_bits(bits: u32) -> [Split; 2] {
+    const EVEN: v128 = u16x8(1, 1 << 2, 1 << 4, 1 << 6, 1 << 8, 1 << 10, 1 << 12, 1 << 14);
+    const ODD: v128 = u16x8(1 << 1, 1 << 3, 1 << 5, 1 << 7, 1 << 9, 1 << 11, 1 << 13, 1 << 15);
+    let test = |run: v128, bit: v128| v128_and(i16x8_eq(v128_and(run, bit), bit), u16x8_splat(0x10));
+    let (low, high) = (u16x8_splat(bits as u16), u16x8_splat((bits >> 16) as u16));
+    [[test(low, EVEN), test(low, ODD)], [test(high, EVEN), test(high, ODD)]]
+}
+
+/// `a | b` lane by lane.
+#[inline]
+fn or_split(a: [Split; 2], b: [Split; 2]) -> [Split; 2] {
+    [0, 1].map(|h| [v128_or(a[h][0], b[h][0]), v128_or(a[h][1], b[h][1])])
 }
 
 #[inline]
@@ -86,19 +157,18 @@ fn or2(a: Bytes32, b: Bytes32) -> Bytes32 {
     [v128_or(a[0], b[0]), v128_or(a[1], b[1])]
 }
 
-/// A 32-element block as bytes, its scale, and the factor of `x.s` (`−offset·d`, the block
+/// A 32-element block widened, its scale, and the factor of `x.s` (`−offset·d`, the block
 /// minimum, or 0 for Q8_0).
 #[derive(Clone, Copy)]
 pub(crate) struct Small {
-    q: Bytes32,
+    q: [Split; 2],
     d: f32,
     c: f32,
 }
 
 #[inline]
-fn dot_small(w: &Small, x: &BlockQ8, acc: &mut Acc) {
-    let xq = load32(&x.qs);
-    let sums = [0, 1].map(|h| group_sums(w.q[h], xq[h]));
+fn dot_small(w: &Small, x: &WideX, acc: &mut Acc) {
+    let sums = [0, 1].map(|h| group_sums(&w.q[h], &x.q[h]));
     acc.v = f32x4_add(acc.v, f32x4_mul(lanes_add(f32x4_splat(0.0), x, sums), f32x4_splat(w.d)));
     acc.s += w.c * x.s;
 }
@@ -108,13 +178,17 @@ macro_rules! small_kernel {
     ($($block:ty => |$b:ident| $load:expr),* $(,)?) => {$(
         impl Kernel for $block {
             type W = Small;
+            type X = WideX;
             #[inline]
             fn load($b: &Self) -> Small {
                 $load
             }
             #[inline]
-            fn dot(w: &Small, x: &BlockQ8, acc: &mut Acc) {
+            fn dot(w: &Small, x: &WideX, acc: &mut Acc) {
                 dot_small(w, x, acc)
+            }
+            fn widen(x: &[BlockQ8]) -> Vec<WideX> {
+                x.iter().map(WideX::new).collect()
             }
         }
     )*};
@@ -122,39 +196,46 @@ macro_rules! small_kernel {
 
 small_kernel!(
     BlockQ4_0 => |b| {
-        let d = b.d.to_f32();
+        let d = f16_to_f32(b.d);
         Small { q: nibbles(&b.qs), d, c: -8.0 * d }
     },
-    BlockQ4_1 => |b| Small { q: nibbles(&b.qs), d: b.d.to_f32(), c: b.m.to_f32() },
+    BlockQ4_1 => |b| Small { q: nibbles(&b.qs), d: f16_to_f32(b.d), c: f16_to_f32(b.m) },
     BlockQ5_0 => |b| {
-        let d = b.d.to_f32();
-        Small { q: or2(nibbles(&b.qs), fifth_bits(u32::from_le_bytes(b.qh))), d, c: -16.0 * d }
+        let d = f16_to_f32(b.d);
+        let q = or_split(nibbles(&b.qs), fifth_bits(u32::from_le_bytes(b.qh)));
+        Small { q, d, c: -16.0 * d }
     },
     BlockQ5_1 => |b| {
-        let q = or2(nibbles(&b.qs), fifth_bits(u32::from_le_bytes(b.qh)));
-        Small { q, d: b.d.to_f32(), c: b.m.to_f32() }
+        let q = or_split(nibbles(&b.qs), fifth_bits(u32::from_le_bytes(b.qh)));
+        Small { q, d: f16_to_f32(b.d), c: f16_to_f32(b.m) }
     },
-    // Signed weights: `extmul` takes them as they are, and there is no offset.
-    BlockQ8_0 => |b| Small { q: load32(&b.qs), d: b.d.to_f32(), c: 0.0 },
+    // Signed weights, no offset.
+    BlockQ8_0 => |b| Small { q: load32(&b.qs).map(split_signed), d: f16_to_f32(b.d), c: 0.0 },
 );
 
-/// A K-quant super-block unpacked: eight 32-value sub-blocks of signed bytes, the integer
-/// scale of each 16-value half, and the super-block scale.
+/// A K-quant super-block unpacked: eight 32-value sub-blocks widened, the integer scale of
+/// each 16-value half, and the super-block scale.
 #[derive(Clone, Copy)]
 pub(crate) struct Super {
-    q: [Bytes32; 8],
+    q: [[Split; 2]; 8],
     scales: [i32; 16],
     d: f32,
 }
 
+/// The activations of one super-block.
+type WideX8 = [WideX; 8];
+
+fn widen_super(x: &[[BlockQ8; 8]]) -> Vec<WideX8> {
+    x.iter().map(|b| b.each_ref().map(WideX::new)).collect()
+}
+
 /// `d·Σ_j Σ_half sc·Σ q·x` of a super-block, added to `acc.v`.
 #[inline]
-fn super_dot(w: &Super, x: &BlockQ8x8, acc: &mut Acc) {
+fn super_dot(w: &Super, x: &WideX8, acc: &mut Acc) {
     let mut tmp = f32x4_splat(0.0);
     for (j, x) in x.iter().enumerate() {
-        let xq = load32(&x.qs);
         // Integer sums times integer scales: exact, as in the scalar reference.
-        let sums = [0, 1].map(|h| i32x4_mul(group_sums(w.q[j][h], xq[h]), i32x4_splat(w.scales[2 * j + h])));
+        let sums = [0, 1].map(|h| i32x4_mul(group_sums(&w.q[j][h], &x.q[h]), i32x4_splat(w.scales[2 * j + h])));
         tmp = lanes_add(tmp, x, sums);
     }
     acc.v = f32x4_add(acc.v, f32x4_mul(tmp, f32x4_splat(w.d)));
@@ -168,7 +249,8 @@ pub(crate) struct KQuant {
 }
 
 fn k_quant(q: [Bytes32; 8], scales: &[u8; 12], d: half::f16, dmin: half::f16) -> KQuant {
-    let dmin = dmin.to_f32();
+    let q = q.map(|sub| sub.map(split_unsigned));
+    let dmin = f16_to_f32(dmin);
     let (mut sc, mut mins) = ([0i32; 16], [0f32; 8]);
     let (packed_sc, packed_m) = k_scales_mins(scales);
     for j in 0..8 {
@@ -178,12 +260,12 @@ fn k_quant(q: [Bytes32; 8], scales: &[u8; 12], d: half::f16, dmin: half::f16) ->
         sc[2 * j + 1] = s as i32;
         mins[j] = dmin * m as f32;
     }
-    KQuant { sup: Super { q, scales: sc, d: d.to_f32() }, mins }
+    KQuant { sup: Super { q, scales: sc, d: f16_to_f32(d) }, mins }
 }
 
 /// `d·Σ sc·Σ q·x − Σ dmin·m·Σx` over the eight sub-blocks.
 #[inline]
-fn k_dot(w: &KQuant, x: &BlockQ8x8, acc: &mut Acc) {
+fn k_dot(w: &KQuant, x: &WideX8, acc: &mut Acc) {
     super_dot(&w.sup, x, acc);
     for (m, x) in w.mins.iter().zip(x) {
         acc.s -= m * x.s;
@@ -218,25 +300,33 @@ fn q5k_values(qs: &[u8; 128], qh: &[u8; 32]) -> [Bytes32; 8] {
 
 impl Kernel for BlockQ4K {
     type W = KQuant;
+    type X = WideX8;
     #[inline]
     fn load(b: &Self) -> KQuant {
         k_quant(q4k_values(&b.qs), &b.scales, b.d, b.dmin)
     }
     #[inline]
-    fn dot(w: &KQuant, x: &BlockQ8x8, acc: &mut Acc) {
+    fn dot(w: &KQuant, x: &WideX8, acc: &mut Acc) {
         k_dot(w, x, acc)
+    }
+    fn widen(x: &[[BlockQ8; 8]]) -> Vec<WideX8> {
+        widen_super(x)
     }
 }
 
 impl Kernel for BlockQ5K {
     type W = KQuant;
+    type X = WideX8;
     #[inline]
     fn load(b: &Self) -> KQuant {
         k_quant(q5k_values(&b.qs, &b.qh), &b.scales, b.d, b.dmin)
     }
     #[inline]
-    fn dot(w: &KQuant, x: &BlockQ8x8, acc: &mut Acc) {
+    fn dot(w: &KQuant, x: &WideX8, acc: &mut Acc) {
         k_dot(w, x, acc)
+    }
+    fn widen(x: &[[BlockQ8; 8]]) -> Vec<WideX8> {
+        widen_super(x)
     }
 }
 
@@ -267,13 +357,17 @@ fn q6k_values(b: &BlockQ6K) -> [Bytes32; 8] {
 
 impl Kernel for BlockQ6K {
     type W = Super;
+    type X = WideX8;
     #[inline]
     fn load(b: &Self) -> Super {
-        Super { q: q6k_values(b), scales: b.scales.map(i32::from), d: b.d.to_f32() }
+        Super { q: q6k_values(b).map(|sub| sub.map(split_signed)), scales: b.scales.map(i32::from), d: f16_to_f32(b.d) }
     }
     #[inline]
-    fn dot(w: &Super, x: &BlockQ8x8, acc: &mut Acc) {
+    fn dot(w: &Super, x: &WideX8, acc: &mut Acc) {
         super_dot(w, x, acc)
+    }
+    fn widen(x: &[[BlockQ8; 8]]) -> Vec<WideX8> {
+        widen_super(x)
     }
 }
 
@@ -283,10 +377,10 @@ fn hsum(v: v128) -> f32 {
 
 /// `R` rows × `T` tokens over all blocks of a row.
 #[inline]
-fn tile<B: Kernel, const R: usize, const T: usize>(w: &[B], nb: usize, r0: usize, x: &[B::Act], t0: usize, out: &OutRows) {
+fn tile<B: Kernel, const R: usize, const T: usize>(w: &[B], nb: usize, r0: usize, x: &[B::X], t0: usize, out: &OutRows) {
     let mut acc = [[Acc { v: f32x4_splat(0.0), s: 0.0 }; T]; R];
     let rows: [&[B]; R] = std::array::from_fn(|i| &w[(r0 + i) * nb..(r0 + i + 1) * nb]);
-    let toks: [&[B::Act]; T] = std::array::from_fn(|j| &x[(t0 + j) * nb..(t0 + j + 1) * nb]);
+    let toks: [&[B::X]; T] = std::array::from_fn(|j| &x[(t0 + j) * nb..(t0 + j + 1) * nb]);
     for kb in 0..nb {
         for i in 0..R {
             let wb = B::load(&rows[i][kb]);
@@ -304,6 +398,7 @@ fn tile<B: Kernel, const R: usize, const T: usize>(w: &[B], nb: usize, r0: usize
 
 /// Rows `rows` of `out = x·Wᵀ` for `m` tokens.
 pub(crate) fn gemm<B: Kernel>(w: &[B], nb: usize, rows: Range<usize>, x: &[B::Act], m: usize, out: &OutRows) {
+    let x = &B::widen(x)[..];
     let mut chunk = rows.start;
     while chunk < rows.end {
         let chunk_end = (chunk + ROW_CHUNK).min(rows.end);
