@@ -245,72 +245,70 @@ zmm_fn! {
     }
 }
 
-impl Kernel for BlockQ4K {
-    const STEP: usize = 1;
-    const ROWS: usize = 1;
-    type W = KBlock;
-    type X = XAt;
-    zmm_fn! {
-        unsafe fn load(w: *const Self) -> KBlock {
-            let b = unsafe { &*w };
-            let mut q = [_mm512_setzero_si512(); 4];
-            for (c, v) in q.iter_mut().enumerate() {
-                *v = unsafe { split_nibbles(_mm256_loadu_si256(b.qs.as_ptr().add(32 * c) as *const __m256i)) };
+/// `impl Kernel` for Q4_K/Q5_K: `$values` turns super-block `$b` into its four runs of 64
+/// unsigned values; the scales, minimums and dot product are shared.
+macro_rules! k_kernel {
+    ($block:ty, |$b:ident| $values:expr) => {
+        impl Kernel for $block {
+            const STEP: usize = 1;
+            const ROWS: usize = 1;
+            type W = KBlock;
+            type X = XAt;
+            zmm_fn! {
+                unsafe fn load(w: *const Self) -> KBlock {
+                    let $b = unsafe { &*w };
+                    let q: [__m512i; 4] = unsafe { $values };
+                    unsafe { k_block($b.d, $b.dmin, &$b.scales, q) }
+                }
             }
-            unsafe { k_block(b.d, b.dmin, &b.scales, q) }
+            zmm_fn! {
+                unsafe fn prep(x: XAt) -> XAt {
+                    x
+                }
+            }
+            zmm_fn! {
+                unsafe fn dot(w: &KBlock, x: &XAt, acc: &mut Acc) {
+                    unsafe { k_dot(w, x, acc) }
+                }
+            }
+            fn blocks(x: &[[BlockQ8; 8]]) -> &[BlockQ8] {
+                x.as_flattened()
+            }
         }
-    }
-    zmm_fn! {
-        unsafe fn prep(x: XAt) -> XAt {
-            x
+    };
+}
+
+zmm_fn! {
+    /// Q4_K's runs: 32-byte chunk `c` holds sub-block `2c` in its low nibbles, `2c + 1` in its
+    /// high ones.
+    unsafe fn q4k_runs(b: &BlockQ4K) -> [__m512i; 4] {
+        let mut q = [_mm512_setzero_si512(); 4];
+        for (c, v) in q.iter_mut().enumerate() {
+            *v = unsafe { split_nibbles(_mm256_loadu_si256(b.qs.as_ptr().add(32 * c) as *const __m256i)) };
         }
-    }
-    zmm_fn! {
-        unsafe fn dot(w: &KBlock, x: &XAt, acc: &mut Acc) {
-            unsafe { k_dot(w, x, acc) }
-        }
-    }
-    fn blocks(x: &[[BlockQ8; 8]]) -> &[BlockQ8] {
-        x.as_flattened()
+        q
     }
 }
 
-impl Kernel for BlockQ5K {
-    const STEP: usize = 1;
-    const ROWS: usize = 1;
-    type W = KBlock;
-    type X = XAt;
-    zmm_fn! {
-        unsafe fn load(w: *const Self) -> KBlock {
-            let b = unsafe { &*w };
-            let high = unsafe { _mm256_loadu_si256(b.qh.as_ptr() as *const __m256i) };
-            let bit = _mm256_set1_epi8(0x10);
-            let mut q = [_mm512_setzero_si512(); 4];
-            let mut h = high;
-            for (c, v) in q.iter_mut().enumerate() {
-                // Bits 2c and 2c+1 of each qh byte are the fifth bits of the two sub-blocks.
-                let (lo, hi) = (_mm256_and_si256(_mm256_slli_epi16(h, 4), bit), _mm256_and_si256(_mm256_slli_epi16(h, 3), bit));
-                let fifth = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
-                *v = _mm512_or_si512(unsafe { split_nibbles(_mm256_loadu_si256(b.qs.as_ptr().add(32 * c) as *const __m256i)) }, fifth);
-                h = _mm256_srli_epi16(h, 2);
-            }
-            unsafe { k_block(b.d, b.dmin, &b.scales, q) }
+zmm_fn! {
+    /// Q5_K's runs: Q4_K's, with bits `2c` and `2c + 1` of each `qh` byte as the fifth bits of
+    /// the two sub-blocks of run `c`.
+    unsafe fn q5k_runs(b: &BlockQ5K) -> [__m512i; 4] {
+        let bit = _mm256_set1_epi8(0x10);
+        let mut h = unsafe { _mm256_loadu_si256(b.qh.as_ptr() as *const __m256i) };
+        let mut q = [_mm512_setzero_si512(); 4];
+        for (c, v) in q.iter_mut().enumerate() {
+            let (lo, hi) = (_mm256_and_si256(_mm256_slli_epi16(h, 4), bit), _mm256_and_si256(_mm256_slli_epi16(h, 3), bit));
+            let fifth = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+            *v = _mm512_or_si512(unsafe { split_nibbles(_mm256_loadu_si256(b.qs.as_ptr().add(32 * c) as *const __m256i)) }, fifth);
+            h = _mm256_srli_epi16(h, 2);
         }
-    }
-    zmm_fn! {
-        unsafe fn prep(x: XAt) -> XAt {
-            x
-        }
-    }
-    zmm_fn! {
-        unsafe fn dot(w: &KBlock, x: &XAt, acc: &mut Acc) {
-            unsafe { k_dot(w, x, acc) }
-        }
-    }
-    fn blocks(x: &[[BlockQ8; 8]]) -> &[BlockQ8] {
-        x.as_flattened()
+        q
     }
 }
+
+k_kernel!(BlockQ4K, |b| q4k_runs(b));
+k_kernel!(BlockQ5K, |b| q5k_runs(b));
 
 /// A Q6_K super-block unpacked: four runs of 64 values as `|q − 32|` with the sign bits of
 /// `q − 32` (`vpmaddubsw` needs an unsigned left operand, so the sign moves to the activation),
