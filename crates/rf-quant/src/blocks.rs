@@ -133,6 +133,17 @@ pub fn k_scales_mins(q: &[u8; 12]) -> (u64, u64) {
     ((w0 & low6) as u64 | (scales_hi as u64) << 32, (w1 & low6) as u64 | (mins_hi as u64) << 32)
 }
 
+/// A Q4_K/Q5_K super-block's scales per 16-value half (both halves of a sub-block share its
+/// scale) and `dmin·m` per sub-block, as the 128-bit kernels (NEON, wasm) use them.
+#[cfg(any(target_arch = "aarch64", target_arch = "wasm32"))]
+#[inline]
+pub(crate) fn k_half_scales_and_mins(scales: &[u8; 12], dmin: f32) -> ([i32; 16], [f32; 8]) {
+    let (packed_sc, packed_m) = k_scales_mins(scales);
+    let sc = std::array::from_fn(|i| (packed_sc >> (8 * (i / 2))) as u8 as i32);
+    let mins = std::array::from_fn(|j| dmin * (packed_m >> (8 * j)) as u8 as f32);
+    (sc, mins)
+}
+
 /// The 32 unsigned 4-bit values of a 32-element block, in element order.
 #[inline]
 fn nibbles(qs: &[u8; 16]) -> [u8; 32] {

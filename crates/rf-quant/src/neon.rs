@@ -187,16 +187,7 @@ pub(crate) struct KQuant {
 #[target_feature(enable = "neon")]
 #[inline]
 fn k_quant(q: [[uint8x16_t; 2]; 8], scales: &[u8; 12], d: half::f16, dmin: half::f16) -> KQuant {
-    let dmin = dmin.to_f32();
-    let (mut sc, mut mins) = ([0i32; 16], [0f32; 8]);
-    let (packed_sc, packed_m) = k_scales_mins(scales);
-    for j in 0..8 {
-        let (s, m) = ((packed_sc >> (8 * j)) as u8, (packed_m >> (8 * j)) as u8);
-        // Both 16-value halves of a sub-block share its scale.
-        sc[2 * j] = s as i32;
-        sc[2 * j + 1] = s as i32;
-        mins[j] = dmin * m as f32;
-    }
+    let (sc, mins) = k_half_scales_and_mins(scales, dmin.to_f32());
     let q = q.map(|v| v.map(|v| vreinterpretq_s8_u8(v)));
     KQuant { sup: Super { q, scales: sc, d: d.to_f32() }, mins }
 }

@@ -250,16 +250,7 @@ pub(crate) struct KQuant {
 
 fn k_quant(q: [Bytes32; 8], scales: &[u8; 12], d: half::f16, dmin: half::f16) -> KQuant {
     let q = q.map(|sub| sub.map(split_unsigned));
-    let dmin = f16_to_f32(dmin);
-    let (mut sc, mut mins) = ([0i32; 16], [0f32; 8]);
-    let (packed_sc, packed_m) = k_scales_mins(scales);
-    for j in 0..8 {
-        let (s, m) = ((packed_sc >> (8 * j)) as u8, (packed_m >> (8 * j)) as u8);
-        // Both 16-value halves of a sub-block share its scale.
-        sc[2 * j] = s as i32;
-        sc[2 * j + 1] = s as i32;
-        mins[j] = dmin * m as f32;
-    }
+    let (sc, mins) = k_half_scales_and_mins(scales, f16_to_f32(dmin));
     KQuant { sup: Super { q, scales: sc, d: f16_to_f32(d) }, mins }
 }
 
