@@ -26,12 +26,16 @@ pub trait WeightSource {
     /// A 2-D weight `[out, in]` in HF row order, kept in its stored format where the kernels
     /// have one (GGUF blocks, f32); other float types are widened to f32.
     fn matrix(&self, hf_name: &str) -> Result<QuantMatrix> {
-        let t = self.tensor(hf_name)?;
-        let [rows, cols] = t.shape[..] else {
-            return Err(EngineError::ShapeMismatch { name: hf_name.to_string(), expected: vec![0, 0], actual: t.shape });
-        };
-        QuantMatrix::from_f32(rows, cols, &t.data).map_err(|e| EngineError::quant(hf_name, e))
+        f32_matrix(hf_name, self.tensor(hf_name)?)
     }
+}
+
+/// A 2-D host tensor as an f32 [`QuantMatrix`].
+fn f32_matrix(hf_name: &str, t: HostTensor) -> Result<QuantMatrix> {
+    let [rows, cols] = t.shape[..] else {
+        return Err(EngineError::ShapeMismatch { name: hf_name.to_string(), expected: vec![0, 0], actual: t.shape });
+    };
+    QuantMatrix::from_f32(rows, cols, &t.data).map_err(|e| EngineError::quant(hf_name, e))
 }
 
 /// Safetensors files held in memory (one per shard).
@@ -151,28 +155,30 @@ fn gguf_name(hf_name: &str) -> Option<String> {
 ///
 /// llama.cpp stores row `2*i + p` of each head where HF has row `p*half + i`.
 fn unpermute_rows(t: HostTensor, heads: usize) -> Result<HostTensor> {
-    let rows = t.shape[0];
-    let cols: usize = t.shape[1..].iter().product();
+    let data = unpermute(&t.data, t.shape[0], heads, "q/k projection")?;
+    Ok(HostTensor { shape: t.shape, data })
+}
+
+/// The row permutation of [`unpermute_rows`] on `rows` equal rows of any element type: f32
+/// values, or the bytes of whole rows of blocks (lossless for GGUF blocks).
+fn unpermute<T: Copy + Default>(data: &[T], rows: usize, heads: usize, name: &str) -> Result<Vec<T>> {
+    let row_len = data.len() / rows.max(1);
     if heads == 0 || rows % (2 * heads) != 0 {
-        return Err(EngineError::ShapeMismatch {
-            name: "q/k projection".into(),
-            expected: vec![heads * 2, cols],
-            actual: t.shape.clone(),
-        });
+        return Err(EngineError::ShapeMismatch { name: name.to_string(), expected: vec![2 * heads, row_len], actual: vec![rows, row_len] });
     }
     let head_dim = rows / heads;
     let half = head_dim / 2;
-    let mut out = vec![0f32; t.data.len()];
+    let mut out = vec![T::default(); data.len()];
     for h in 0..heads {
         for i in 0..half {
             for p in 0..2 {
-                let src = (h * head_dim + 2 * i + p) * cols;
-                let dst = (h * head_dim + p * half + i) * cols;
-                out[dst..dst + cols].copy_from_slice(&t.data[src..src + cols]);
+                let src = (h * head_dim + 2 * i + p) * row_len;
+                let dst = (h * head_dim + p * half + i) * row_len;
+                out[dst..dst + row_len].copy_from_slice(&data[src..src + row_len]);
             }
         }
     }
-    Ok(HostTensor { shape: t.shape, data: out })
+    Ok(out)
 }
 
 impl GgufWeights {
@@ -210,39 +216,15 @@ impl WeightSource for GgufWeights {
         let (name, permuted) = self.locate(hf_name)?;
         let (kind, shape, _) = self.file.tensor_raw(&name)?;
         let (Some(format), [rows, cols]) = (kind.quant_format(), shape) else {
-            // F16/BF16 (and 1-D tensors, refused below) go through the f32 conversion.
-            let t = self.tensor(hf_name)?;
-            let [rows, cols] = t.shape[..] else {
-                return Err(EngineError::ShapeMismatch { name: hf_name.to_string(), expected: vec![0, 0], actual: t.shape });
-            };
-            return QuantMatrix::from_f32(rows, cols, &t.data).map_err(|e| EngineError::quant(hf_name, e));
+            // F16/BF16 (and 1-D tensors, refused there) go through the f32 conversion.
+            return f32_matrix(hf_name, self.tensor(hf_name)?);
         };
         let (rows, cols) = (*rows, *cols);
         let stored = QuantMatrix::new(format, rows, cols, self.file.tensor_bytes(&name)?).map_err(|e| EngineError::quant(hf_name, e))?;
         let Some(heads) = permuted else { return Ok(stored) };
-        let bytes = unpermute_block_rows(stored.bytes(), rows, heads, hf_name)?;
+        let bytes = unpermute(stored.bytes(), rows, heads, hf_name)?;
         QuantMatrix::new(format, rows, cols, bytes.into()).map_err(|e| EngineError::quant(hf_name, e))
     }
-}
-
-/// [`unpermute_rows`] on whole rows of blocks: lossless, and only Q and K are copied.
-fn unpermute_block_rows(raw: &[u8], rows: usize, heads: usize, name: &str) -> Result<Vec<u8>> {
-    if heads == 0 || rows % (2 * heads) != 0 {
-        return Err(EngineError::ShapeMismatch { name: name.to_string(), expected: vec![2 * heads, raw.len() / rows], actual: vec![rows, raw.len() / rows] });
-    }
-    let (row_bytes, head_dim) = (raw.len() / rows, rows / heads);
-    let half = head_dim / 2;
-    let mut out = vec![0u8; raw.len()];
-    for h in 0..heads {
-        for i in 0..half {
-            for p in 0..2 {
-                let src = (h * head_dim + 2 * i + p) * row_bytes;
-                let dst = (h * head_dim + p * half + i) * row_bytes;
-                out[dst..dst + row_bytes].copy_from_slice(&raw[src..src + row_bytes]);
-            }
-        }
-    }
-    Ok(out)
 }
 
 #[cfg(test)]
