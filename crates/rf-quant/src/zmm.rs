@@ -188,21 +188,24 @@ pub(crate) struct KBlock {
     mins: __m256,
 }
 
-/// For run `c` of a K-quant super-block, the sub-block of each of its 32 value pairs: the first
-/// 16 pairs lie in sub-block `2c`, the last 16 in `2c + 1`.
-const K_SUB_BLOCKS: [[i16; 32]; 4] = {
+/// For each run `c` (64 values) of a super-block whose runs hold `groups` scale groups each, the
+/// group of each of its 32 value pairs: `groups · c + i / (32 / groups)`.
+const fn pair_groups(groups: usize) -> [[i16; 32]; 4] {
     let mut out = [[0i16; 32]; 4];
     let mut c = 0;
     while c < 4 {
         let mut i = 0;
         while i < 32 {
-            out[c][i] = (2 * c + i / 16) as i16;
+            out[c][i] = (groups * c + i / (32 / groups)) as i16;
             i += 1;
         }
         c += 1;
     }
     out
-};
+}
+
+/// Q4_K/Q5_K: two 32-value sub-blocks per run.
+const K_SUB_BLOCKS: [[i16; 32]; 4] = pair_groups(2);
 
 zmm_fn! {
     unsafe fn k_block(d: half::f16, dmin: half::f16, scales: &[u8; 12], q: [__m512i; 4]) -> KBlock {
@@ -338,20 +341,8 @@ zmm_fn! {
     }
 }
 
-/// For run `c` of a Q6_K super-block, the scale group of each of its 32 value pairs.
-const Q6_GROUPS: [[i16; 32]; 4] = {
-    let mut out = [[0i16; 32]; 4];
-    let mut c = 0;
-    while c < 4 {
-        let mut i = 0;
-        while i < 32 {
-            out[c][i] = (4 * c + i / 8) as i16;
-            i += 1;
-        }
-        c += 1;
-    }
-    out
-};
+/// Q6_K: four 16-value scale groups per run.
+const Q6_GROUPS: [[i16; 32]; 4] = pair_groups(4);
 
 impl Kernel for BlockQ6K {
     const STEP: usize = 1;
