@@ -149,8 +149,9 @@ function strategySpec() {
   if (name === 'reasonflux') {
     return { strategy: 'reasonflux', config: { navigator: { max_new_tokens: n }, inference: { max_new_tokens: n }, max_plan_steps: Number(params.get('plan_steps') || 4), max_rounds: Number(params.get('max_rounds') || 8) } };
   }
-  if (name === 'best_of_n') return { strategy: 'best_of_n', config: { n: 4, sampling: { max_new_tokens: n } } };
-  return { strategy: 'direct', config: { sampling: { max_new_tokens: n } } };
+  if (name === 'best-of-n') return { strategy: 'best-of-n', config: { n: 4, sampling: { max_new_tokens: n } } };
+  if (name === 'mcts') return { strategy: 'mcts', config: { step_sampling: { max_new_tokens: n }, rollout_sampling: { max_new_tokens: n } } };
+  return { strategy: name, config: { sampling: { max_new_tokens: n } } };
 }
 
 async function solve() {

@@ -66,6 +66,13 @@ export function renderTrajectory(container, trace) {
     frag.append(el('h3', { text: 'Template trajectory' }), planList);
   }
 
+  const guides = trace.guides || [];
+  if (guides.length) {
+    const list = el('ul', { class: 'guides' });
+    for (const g of guides) list.append(el('li', { class: 'template', 'data-template-id': g.id }, el('span', { class: 'template-name', text: g.name }), tagList(g.tags)));
+    frag.append(el('h3', { text: 'Templates in the prompt' }), list);
+  }
+
   const steps = trace.steps || [];
   if (steps.length) {
     const list = el('ol', { class: 'steps' });

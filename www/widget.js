@@ -6,7 +6,7 @@
 //                      max-tokens="256"></reasonflux-solver>
 //
 // Attributes: model (GGUF URL or HF repository URL), tokenizer (optional tokenizer.json URL),
-// templates (bundle URL), problem, strategy (reasonflux | direct | best_of_n), backend
+// templates (bundle URL), problem, strategy (reasonflux | guided | direct | best-of-n | mcts), backend
 // (auto | webgpu | cpu), max-tokens, context, autoload (load the model when connected).
 // Events (CustomEvent, bubbling, composed): progress {text, fraction}, step {trace, summary},
 // answer {answer, finalText, trace}, error {kind, message}.
@@ -143,8 +143,10 @@ export class ReasonFluxSolver extends HTMLElement {
     const n = Number(this.getAttribute('max-tokens')) || 512;
     if (name.startsWith('{')) return JSON.parse(name);
     if (name === 'reasonflux') return { strategy: 'reasonflux', config: { navigator: { max_new_tokens: n }, inference: { max_new_tokens: n }, max_plan_steps: 3, max_rounds: 6 } };
-    if (name === 'best_of_n') return { strategy: 'best_of_n', config: { n: 3, sampling: { max_new_tokens: n } } };
-    return { strategy: 'direct', config: { sampling: { max_new_tokens: n } } };
+    if (name === 'best-of-n') return { strategy: 'best-of-n', config: { n: 3, sampling: { max_new_tokens: n } } };
+    if (name === 'mcts') return { strategy: 'mcts', config: { step_sampling: { max_new_tokens: n }, rollout_sampling: { max_new_tokens: n } } };
+    // Any other name goes to the planner as given: an unknown one is a typed error listing the valid names.
+    return { strategy: name, config: { sampling: { max_new_tokens: n } } };
   }
 
   async solve() {

@@ -189,13 +189,19 @@ await test('wasm-api', async () => {
     try { m.Templates.load(bundle.slice(0, 100)); } catch (e) { bad = e; }
     let badSpec = null;
     try { m.Planner.start('nonsense', 'x'); } catch (e) { badSpec = e; }
-    return { a1, a2, wrong, done, traceAnswer: trace.answer, size: t.size, hits, bad, badSpec, extracted: m.extractAnswer('thus \\boxed{\\frac{1}{2}}'), caps: await m.capabilities() };
+    let typo = null;
+    try { m.Planner.start({ strategy: 'reasonflux', config: { max_round: 8 } }, 'x'); } catch (e) { typo = e; }
+    const guided = m.Planner.start('guided', 'What is the sum of an arithmetic series 1 + 2 + ... + 10?').nextAction();
+    return { a1, a2, wrong, done, traceAnswer: trace.answer, size: t.size, hits, bad, badSpec, typo, guided, extracted: m.extractAnswer('thus \\boxed{\\frac{1}{2}}'), caps: await m.capabilities() };
   });
   assert(r.a1.type === 'generate' && JSON.stringify(r.a1) === JSON.stringify(r.a2), 'restore changed the pending action');
   assert(r.wrong?.kind === 'planner', `wrong request id gave ${JSON.stringify(r.wrong)}`);
   assert(r.done.type === 'done' && r.done.answer === '2' && r.traceAnswer === '2', `done: ${JSON.stringify(r.done)}`);
   assert(r.size > 100 && r.hits.length === 3 && r.hits[0].name, `templates: ${r.size}, ${JSON.stringify(r.hits[0])}`);
   assert(r.bad?.kind === 'bad_bundle' && r.badSpec?.kind === 'invalid_argument', `errors: ${JSON.stringify([r.bad, r.badSpec])}`);
+  assert(/guided, best-of-n, mcts/.test(r.badSpec.message), `unknown strategy message: ${r.badSpec.message}`);
+  assert(r.typo?.kind === 'invalid_argument' && /max_round/.test(r.typo.message), `typo: ${JSON.stringify(r.typo)}`);
+  assert(r.guided.type === 'retrieve' && /arithmetic series/.test(r.guided.query), `guided starts with: ${JSON.stringify(r.guided)}`);
   assert(r.extracted === '\\frac{1}{2}', `extractAnswer: ${r.extracted}`);
   return `${r.size} templates, top hit “${r.hits[0].name}”; caps ${JSON.stringify({ adapter: r.caps.adapter, fallback: r.caps.is_fallback_adapter, f16: r.caps.shader_f16, maxStorage: r.caps.max_storage_buffer_binding_size })}`;
 });
@@ -245,6 +251,13 @@ await test('direct-run', async () => {
   assert(r.done === 'done', `finished as ${r.done} (error ${r.error})`);
   assert(r.tokens > 0 && r.text.trim().length > 0, 'no streamed text');
   figures.direct = { ttftMs: r.ttftMs, tokensPerS: r.tokensPerS, tokens: r.tokens };
+  return `answer ${r.answer || '(none)'}; ${r.stats}`;
+});
+
+await test('guided-run', async () => {
+  const r = await solve(page, { problem: 'What is the sum of the first 10 positive integers?', strategy: 'guided', maxTokens: 24 });
+  assert(r.done === 'done', `finished as ${r.done} (error ${r.error})`);
+  assert(r.tokens > 0, 'no streamed text');
   return `answer ${r.answer || '(none)'}; ${r.stats}`;
 });
 

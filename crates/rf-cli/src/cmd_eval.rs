@@ -1,7 +1,9 @@
-//! `reasonflux eval`: run a strategy over a benchmark, resumably, then summarise and plot.
-use std::path::PathBuf;
+//! `reasonflux eval`: run a strategy over a benchmark or a fixed set, resumably and sharded,
+//! then summarise and plot the output folder.
+use std::path::{Path, PathBuf};
 
-use rf_eval::{BenchmarkPaths, Cost, LoadOptions, RunOptions, SolveOutcome};
+use anyhow::Context;
+use rf_eval::{BenchmarkPaths, Cost, EvalSet, LoadOptions, Problem, RunOptions, Shard, SolveOutcome};
 use rf_planner::run_to_completion;
 
 use crate::backend::{EngineBackend, load_templates};
@@ -11,8 +13,11 @@ use crate::common::ModelArgs;
 #[derive(clap::Args, Debug)]
 pub struct EvalArgs {
     /// Benchmark: math500, math, gsm8k, aime24, amc23, olympiadbench, gaokao2023en.
+    #[arg(long, required_unless_present = "set", conflicts_with = "set")]
+    pub bench: Option<String>,
+    /// A fixed evaluation set (evals/sets/*.txt): its benchmark and problem ids, in order.
     #[arg(long)]
-    pub bench: String,
+    pub set: Option<PathBuf>,
     #[command(flatten)]
     pub model: ModelArgs,
     #[command(flatten)]
@@ -23,8 +28,12 @@ pub struct EvalArgs {
     /// Seed choosing the subset for --limit (default: the first N problems).
     #[arg(long)]
     pub subset_seed: Option<u64>,
-    /// Output folder: <bench>-<strategy>.jsonl (appended to; re-running resumes), summary.md,
-    /// summary.json and cost-vs-level.svg.
+    /// Run only part I of N of the problems (round-robin), e.g. 1/2 and 2/2 in two processes.
+    /// Each shard appends to its own file; summaries merge them.
+    #[arg(long, default_value = "1/1")]
+    pub shard: Shard,
+    /// Output folder: <bench>-<strategy>[.shardIofN].jsonl (appended to; re-running resumes),
+    /// summary.md, summary.json and cost-vs-level.svg.
     #[arg(long, default_value = "runs")]
     pub out: PathBuf,
     /// Repository root holding assets/ (and ../shared for the extra benchmarks).
@@ -32,18 +41,33 @@ pub struct EvalArgs {
     pub root: PathBuf,
 }
 
-pub fn run(args: EvalArgs) -> anyhow::Result<()> {
+/// The benchmark name and its problems, as the arguments select them.
+fn select_problems(args: &EvalArgs) -> anyhow::Result<(String, Vec<Problem>)> {
     let paths = BenchmarkPaths::default_for_repo(&args.root);
-    let problems =
-        rf_eval::load_benchmark_with(&args.bench, &paths, &LoadOptions { limit: args.limit, seed: args.subset_seed })?;
+    let opts = LoadOptions { limit: args.limit, seed: args.subset_seed };
+    let (bench, problems) = match (&args.set, &args.bench) {
+        (Some(path), _) => {
+            let set = EvalSet::load(path)?;
+            let all = rf_eval::load_benchmark(&set.benchmark, &paths)?;
+            let picked = set.select(all).with_context(|| format!("evaluation set {}", path.display()))?;
+            (set.benchmark, rf_eval::select_subset(picked, opts.limit, opts.seed))
+        }
+        (None, Some(bench)) => (bench.clone(), rf_eval::load_benchmark_with(bench, &paths, &opts)?),
+        (None, None) => anyhow::bail!("give --bench or --set"),
+    };
+    Ok((bench, args.shard.take(problems)))
+}
+
+pub fn run(args: EvalArgs) -> anyhow::Result<()> {
+    let (bench, problems) = select_problems(&args)?;
     let (library, retriever) = load_templates(args.strategy.bundle.as_deref(), &args.strategy.templates)?;
     let mut inference = args.model.load()?;
     let mut navigator = args.model.load_navigator(args.strategy.navigator.as_ref())?;
     let spec = args.strategy.spec();
-    let strategy = args.strategy.strategy.name();
+    let strategy = args.strategy.strategy.as_str();
     std::fs::create_dir_all(&args.out)?;
-    let out = args.out.join(format!("{}-{}.jsonl", args.bench, strategy));
-    let solver = |problem: &rf_eval::Problem| -> anyhow::Result<SolveOutcome> {
+    let out = args.out.join(format!("{bench}-{strategy}{}.jsonl", args.shard.file_suffix()));
+    let solver = |problem: &Problem| -> anyhow::Result<SolveOutcome> {
         let mut backend = EngineBackend {
             inference: &mut inference,
             navigator: navigator.as_mut(),
@@ -69,28 +93,26 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     };
     let report = rf_eval::run_eval(&problems, strategy, &out, solver, &RunOptions::default())?;
     eprintln!(
-        "{}: {} recorded ({} resumed), {} correct, {} failed → {}",
-        args.bench,
+        "{bench} (shard {}): {} recorded ({} resumed), {} correct, {} failed → {}",
+        args.shard,
         report.recorded,
         report.resumed,
         report.correct,
         report.failed,
         out.display()
     );
-    // Summarise every strategy run into this folder so far.
-    let files: Vec<PathBuf> = std::fs::read_dir(&args.out)?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
-        .collect();
+    summarize_folder(&args.out, &bench)
+}
+
+/// Summarise every record file in `dir` so far: summary.md, summary.json, cost-vs-level.svg.
+fn summarize_folder(dir: &Path, bench: &str) -> anyhow::Result<()> {
+    let files = crate::cmd_eval_report::jsonl_files(dir)?;
     let rows = rf_eval::summarize(&rf_eval::read_records_many(&files)?);
     let table = rf_eval::summary_markdown(&rows);
     println!("{table}");
-    std::fs::write(args.out.join("summary.md"), &table)?;
-    std::fs::write(args.out.join("summary.json"), rf_eval::summary_json(&rows)?)?;
-    let svg = rf_eval::cost_plot_svg(
-        &rf_eval::cost_series(&rows, Some(&args.bench)),
-        &format!("{}: exploration cost by difficulty", args.bench),
-    );
-    std::fs::write(args.out.join("cost-vs-level.svg"), svg)?;
+    std::fs::write(dir.join("summary.md"), &table)?;
+    std::fs::write(dir.join("summary.json"), rf_eval::summary_json(&rows)?)?;
+    let svg = rf_eval::cost_plot_svg(&rf_eval::cost_series(&rows, Some(bench)), &format!("{bench}: exploration cost by difficulty"));
+    std::fs::write(dir.join("cost-vs-level.svg"), svg)?;
     Ok(())
 }

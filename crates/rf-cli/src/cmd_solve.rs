@@ -2,41 +2,17 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use rf_planner::{BestOfNConfig, DirectConfig, MctsConfig, ModelRole, PlannerConfig, StrategySpec, run_to_completion};
+use rf_planner::{BestOfNConfig, DirectConfig, GuidedConfig, MctsConfig, ModelRole, PlannerConfig, StrategyKind, StrategySpec, run_to_completion};
 
 use crate::backend::{EngineBackend, load_templates};
 use crate::common::ModelArgs;
 
-/// The solving strategies.
-#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StrategyArg {
-    /// Template-guided planning with evaluation and adjustment (the paper's method).
-    Reasonflux,
-    /// One chain-of-thought solution.
-    Direct,
-    /// N sampled solutions, majority vote.
-    BestOfN,
-    /// Step-level Monte Carlo tree search.
-    Mcts,
-}
-
-impl StrategyArg {
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Reasonflux => "reasonflux",
-            Self::Direct => "direct",
-            Self::BestOfN => "best-of-n",
-            Self::Mcts => "mcts",
-        }
-    }
-}
-
 /// Strategy and template settings shared by `solve` and `eval`.
 #[derive(clap::Args, Debug, Clone)]
 pub struct StrategyArgs {
-    /// Solving strategy.
-    #[arg(long, value_enum, default_value = "reasonflux")]
-    pub strategy: StrategyArg,
+    /// Solving strategy: reasonflux, direct, guided (template-guided direct), best-of-n, mcts.
+    #[arg(long, default_value = "reasonflux")]
+    pub strategy: StrategyKind,
     /// Template library folder (TOML sources).
     #[arg(long, default_value = "templates")]
     pub templates: PathBuf,
@@ -52,6 +28,9 @@ pub struct StrategyArgs {
     /// Samples for best-of-n.
     #[arg(long, default_value_t = 4)]
     pub n: u32,
+    /// Template cards in the guided strategy's prompt.
+    #[arg(long, default_value_t = 2)]
+    pub guide_templates: u32,
     /// Most new tokens per generation.
     #[arg(long, default_value_t = 768)]
     pub max_new_tokens: u32,
@@ -61,23 +40,28 @@ impl StrategyArgs {
     pub fn spec(&self) -> StrategySpec {
         let cap = |s: &mut rf_planner::SamplingConfig| s.max_new_tokens = s.max_new_tokens.min(self.max_new_tokens);
         match self.strategy {
-            StrategyArg::Reasonflux => {
+            StrategyKind::ReasonFlux => {
                 let mut c = PlannerConfig { seed: self.seed, ..PlannerConfig::default() };
                 cap(&mut c.navigator);
                 cap(&mut c.inference);
                 StrategySpec::ReasonFlux(c)
             }
-            StrategyArg::Direct => {
+            StrategyKind::Direct => {
                 let mut c = DirectConfig { seed: self.seed, ..DirectConfig::default() };
                 cap(&mut c.sampling);
                 StrategySpec::Direct(c)
             }
-            StrategyArg::BestOfN => {
+            StrategyKind::Guided => {
+                let mut c = GuidedConfig { seed: self.seed, templates: self.guide_templates, ..GuidedConfig::default() };
+                cap(&mut c.sampling);
+                StrategySpec::Guided(c)
+            }
+            StrategyKind::BestOfN => {
                 let mut c = BestOfNConfig { seed: self.seed, n: self.n.max(1), ..BestOfNConfig::default() };
                 cap(&mut c.sampling);
                 StrategySpec::BestOfN(c)
             }
-            StrategyArg::Mcts => {
+            StrategyKind::Mcts => {
                 let mut c = MctsConfig { seed: self.seed, ..MctsConfig::default() };
                 cap(&mut c.step_sampling);
                 cap(&mut c.rollout_sampling);
@@ -140,7 +124,7 @@ pub fn run(args: SolveArgs) -> anyhow::Result<()> {
     let t = &trace.totals;
     eprintln!(
         "\n[{}: {} interplay rounds, {} reasoning steps, {} trajectories, {} generations, {} retrievals, {} prompt + {} generated tokens]",
-        args.strategy.strategy.name(),
+        args.strategy.strategy,
         t.interplay_rounds,
         t.reasoning_steps,
         t.trajectories,

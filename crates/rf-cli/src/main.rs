@@ -2,6 +2,7 @@
 mod backend;
 mod cmd_bench;
 mod cmd_eval;
+mod cmd_eval_report;
 mod cmd_generate;
 mod cmd_grade;
 mod cmd_solve;
@@ -24,6 +25,10 @@ enum Command {
     Solve(cmd_solve::SolveArgs),
     /// Evaluate a strategy on a benchmark (resumable JSONL, summary table, cost plot).
     Eval(cmd_eval::EvalArgs),
+    /// Draw a fixed evaluation set (problem ids per difficulty level) and print it.
+    EvalSet(cmd_eval_report::EvalSetArgs),
+    /// Merge evaluation runs into a report: slim records, accuracy with 95 % intervals, paired tests.
+    EvalReport(cmd_eval_report::EvalReportArgs),
     /// Stream a completion from a local model (GGUF file or HF folder).
     Generate(cmd_generate::GenerateArgs),
     /// Measure prefill and decode tokens/s and peak memory.
@@ -46,6 +51,8 @@ fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Solve(args) => cmd_solve::run(args),
         Command::Eval(args) => cmd_eval::run(args),
+        Command::EvalSet(args) => cmd_eval_report::run_set(args),
+        Command::EvalReport(args) => cmd_eval_report::run_report(args),
         Command::Generate(args) => cmd_generate::run(args),
         Command::Bench(args) => cmd_bench::run(args),
         Command::Templates { command } => cmd_templates::run(command),

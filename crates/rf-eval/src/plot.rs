@@ -61,7 +61,7 @@ pub fn primary_cost(strategy: &str) -> PrimaryCost {
         PrimaryCost::Steps
     } else if s.starts_with("best-of") || s.starts_with("bon") {
         PrimaryCost::Trajectories
-    } else if s.starts_with("direct") || s.starts_with("cot") {
+    } else if s.starts_with("direct") || s.starts_with("cot") || s.starts_with("guided") {
         PrimaryCost::One
     } else {
         PrimaryCost::Rounds

@@ -58,6 +58,21 @@ pub struct SolveOutcome {
     pub cost: Cost,
 }
 
+impl EvalRecord {
+    /// The record without question, final text and trace: what `evals/results` keeps, enough
+    /// to regrade and to summarise.
+    pub fn slim(&self) -> EvalRecord {
+        EvalRecord { question: String::new(), final_text: String::new(), trace: Value::Null, ..self.clone() }
+    }
+
+    /// Grade `answer` against `gold` again with the current grader.
+    pub fn regrade(&mut self) {
+        let verdict = self.answer.as_deref().map(|a| rf_grade::grade(&self.gold, a));
+        self.correct = verdict.as_ref().is_some_and(|v| v.equivalent);
+        self.grade_reason = verdict.map(|v| v.reason);
+    }
+}
+
 /// One line of an evaluation JSONL file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EvalRecord {
@@ -68,7 +83,11 @@ pub struct EvalRecord {
     #[serde(default)]
     pub subject: Option<String>,
     pub strategy: String,
-    #[serde(default)]
+    /// The planner's prompt set (`rf_planner::prompts::PROMPT_VERSION`), from the trace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt_version: Option<String>,
+    /// Left out of the slim records of `evals/results` (empty there).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub question: String,
     #[serde(default)]
     pub gold: String,
@@ -86,9 +105,11 @@ pub struct EvalRecord {
     /// Wall-clock seconds spent in the solver.
     #[serde(default)]
     pub seconds: f64,
-    #[serde(default)]
+    /// Left out of the slim records (empty there).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub final_text: String,
-    #[serde(default)]
+    /// Left out of the slim records (`null` there).
+    #[serde(default, skip_serializing_if = "Value::is_null")]
     pub trace: Value,
     /// The solver's error message when it failed.
     #[serde(default)]
@@ -240,6 +261,7 @@ fn record_for(problem: &Problem, strategy: &str, result: Result<SolveOutcome, St
         level: problem.level.clone(),
         subject: problem.subject.clone(),
         strategy: strategy.to_string(),
+        prompt_version: None,
         question: problem.question.clone(),
         gold: problem.gold.clone(),
         answer: None,
@@ -262,6 +284,7 @@ fn record_for(problem: &Problem, strategy: &str, result: Result<SolveOutcome, St
             rec.answer = answer;
             rec.cost = out.cost;
             rec.final_text = out.final_text;
+            rec.prompt_version = out.trace.get("prompt_version").and_then(Value::as_str).map(str::to_string);
             if keep_trace {
                 rec.trace = out.trace;
             }

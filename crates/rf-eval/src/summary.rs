@@ -41,6 +41,11 @@ pub struct SummaryRow {
     pub errors: usize,
     /// `correct / n`.
     pub pass_at_1: f64,
+    /// The 95 % Wilson interval of `pass_at_1` ([`crate::wilson_interval`]).
+    #[serde(default)]
+    pub ci_low: f64,
+    #[serde(default)]
+    pub ci_high: f64,
     pub mean_rounds: f64,
     pub mean_steps: f64,
     pub mean_trajectories: f64,
@@ -134,6 +139,7 @@ impl Acc {
 
     fn row(&self, benchmark: &str, level: &str, strategy: &str) -> SummaryRow {
         let mean = |x: f64| if self.n_ok == 0 { 0.0 } else { x / self.n_ok as f64 };
+        let (ci_low, ci_high) = crate::stats::wilson_interval(self.correct, self.n);
         SummaryRow {
             benchmark: benchmark.to_string(),
             level: level.to_string(),
@@ -143,6 +149,8 @@ impl Acc {
             correct: self.correct,
             errors: self.errors,
             pass_at_1: if self.n == 0 { 0.0 } else { self.correct as f64 / self.n as f64 },
+            ci_low,
+            ci_high,
             mean_rounds: mean(self.rounds),
             mean_steps: mean(self.steps),
             mean_trajectories: mean(self.trajectories),
@@ -191,17 +199,19 @@ pub fn summarize(records: &[EvalRecord]) -> Vec<SummaryRow> {
 /// The rows as a GitHub-flavoured Markdown table.
 pub fn summary_markdown(rows: &[SummaryRow]) -> String {
     let mut s = String::from(
-        "| benchmark | level | strategy | n | pass@1 | rounds | steps | trajectories | prompt tok | gen tok | seconds | errors |\n\
-         |---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+        "| benchmark | level | strategy | n | pass@1 | 95 % CI | rounds | steps | trajectories | prompt tok | gen tok | seconds | errors |\n\
+         |---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     for r in rows {
         s.push_str(&format!(
-            "| {} | {} | {} | {} | {:.1}% | {:.2} | {:.2} | {:.2} | {:.1} | {:.1} | {:.2} | {} |\n",
+            "| {} | {} | {} | {} | {:.1}% | {:.1}–{:.1} | {:.2} | {:.2} | {:.2} | {:.1} | {:.1} | {:.2} | {} |\n",
             md_cell(&r.benchmark),
             md_cell(&r.level),
             md_cell(&r.strategy),
             r.n,
             100.0 * r.pass_at_1,
+            100.0 * r.ci_low,
+            100.0 * r.ci_high,
             r.mean_rounds,
             r.mean_steps,
             r.mean_trajectories,

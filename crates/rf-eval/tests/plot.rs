@@ -30,6 +30,8 @@ fn row(bench: &str, level: &str, strategy: &str, n_ok: usize, cost: f64) -> Summ
         correct: 0,
         errors: 0,
         pass_at_1: 0.0,
+        ci_low: 0.0,
+        ci_high: 1.0,
         mean_rounds: 0.0,
         mean_steps: 0.0,
         mean_trajectories: 0.0,

@@ -22,6 +22,7 @@ fn rec(
         level: level.map(String::from),
         subject: None,
         strategy: strategy.into(),
+        prompt_version: None,
         question: "q".into(),
         gold: "1".into(),
         answer: Some(if correct { "1" } else { "2" }.into()),
@@ -177,17 +178,22 @@ fn markdown_and_json() {
     let mut ls = md.lines();
     assert_eq!(
         ls.next().unwrap(),
-        "| benchmark | level | strategy | n | pass@1 | rounds | steps | trajectories | prompt tok | gen tok | seconds | errors |"
+        "| benchmark | level | strategy | n | pass@1 | 95 % CI | rounds | steps | trajectories | prompt tok | gen tok | seconds | errors |"
     );
     assert!(ls.next().unwrap().starts_with("|---|"));
     assert_eq!(md.lines().count(), 2 + rows.len());
-    assert!(md.contains("| math500 | Level 2 | reasonflux | 3 | 66.7% | 7.00 | 0.00 | 0.00 | 100.0 | 60.0 | 3.00 | 1 |"), "{md}");
+    assert!(md.contains("| math500 | Level 2 | reasonflux | 3 | 66.7% | 20.8–93.9 | 7.00 | 0.00 | 0.00 | 100.0 | 60.0 | 3.00 | 1 |"), "{md}");
     // Every row has the same number of cells.
-    assert!(md.lines().all(|l| l.matches('|').count() == 13), "{md}");
+    assert!(md.lines().all(|l| l.matches('|').count() == 14), "{md}");
 
     let json = summary_json(&rows).unwrap();
     let back: Vec<SummaryRow> = serde_json::from_str(&json).unwrap();
-    assert_eq!(back, rows);
+    // serde_json's float parsing may differ from the value in the last bit.
+    assert_eq!(back.len(), rows.len());
+    for (b, r) in back.iter().zip(&rows) {
+        assert_eq!((&b.benchmark, &b.level, &b.strategy, b.n, b.correct), (&r.benchmark, &r.level, &r.strategy, r.n, r.correct));
+        assert!(close(b.ci_low, r.ci_low) && close(b.ci_high, r.ci_high) && close(b.mean_seconds, r.mean_seconds));
+    }
     let v: Value = serde_json::from_str(&json).unwrap();
     assert_eq!(v[0]["benchmark"], "math500");
     assert!(v[0].get("pass_at_1").is_some() && v[0].get("mean_primary_cost").is_some());
@@ -197,5 +203,51 @@ fn markdown_and_json() {
 fn pipe_in_names_does_not_break_the_table() {
     let rows = summarize(&[rec("b|x", Some("L|1"), "s", "1", true, Cost::default(), 1.0, None)]);
     let md = summary_markdown(&rows);
-    assert!(md.lines().skip(2).all(|l| l.matches('|').count() - l.matches("\\|").count() == 13), "{md}");
+    assert!(md.lines().skip(2).all(|l| l.matches('|').count() - l.matches("\\|").count() == 14), "{md}");
+}
+
+#[test]
+fn rows_carry_the_wilson_interval() {
+    let rows = summarize(&sample());
+    for r in &rows {
+        let (lo, hi) = rf_eval::wilson_interval(r.correct, r.n);
+        assert!(close(r.ci_low, lo) && close(r.ci_high, hi), "{r:?}");
+        assert!(r.ci_low <= r.pass_at_1 && r.pass_at_1 <= r.ci_high, "{r:?}");
+    }
+}
+
+#[test]
+fn paired_comparison_counts_only_problems_both_strategies_have() {
+    let c = Cost::default();
+    let recs = vec![
+        rec("math500", None, "guided", "a", true, c, 1.0, None),
+        rec("math500", None, "direct", "a", false, c, 1.0, None),
+        rec("math500", None, "guided", "b", true, c, 1.0, None),
+        rec("math500", None, "direct", "b", true, c, 1.0, None),
+        rec("math500", None, "guided", "c", false, c, 1.0, None),
+        rec("math500", None, "direct", "c", true, c, 1.0, None),
+        rec("math500", None, "guided", "d", true, c, 1.0, None),
+        rec("math500", None, "guided", "e", false, c, 1.0, None),
+        rec("math500", None, "direct", "e", false, c, 1.0, None),
+        rec("gsm8k", None, "direct", "d", false, c, 1.0, None),
+    ];
+    let p = rf_eval::paired_comparison(&recs, "math500", "guided", "direct");
+    assert_eq!((p.n, p.both_correct, p.only_a, p.only_b, p.both_wrong), (4, 1, 1, 1, 1));
+    assert_eq!(p.p_value, 1.0);
+}
+
+#[test]
+fn slim_records_keep_what_regrading_needs() {
+    let mut r = rec("math500", Some("Level 2"), "direct", "a", false, rounds(1, 5, 6), 2.5, None);
+    r.final_text = "long text".into();
+    r.trace = serde_json::json!({"prompt_version": "x"});
+    r.gold = "\\frac{1}{2}".into();
+    r.answer = Some("0.5".into());
+    let line = serde_json::to_string(&r.slim()).unwrap();
+    assert!(!line.contains("long text") && !line.contains("\"trace\"") && !line.contains("\"question\""), "{line}");
+    let mut back: EvalRecord = serde_json::from_str(&line).unwrap();
+    assert!(!back.correct);
+    back.regrade();
+    assert!(back.correct, "0.5 = 1/2 after regrading");
+    assert_eq!((back.cost, back.seconds, back.level.as_deref()), (r.cost, 2.5, Some("Level 2")));
 }

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::Strategy;
 use crate::core::{Core, Reply};
 use crate::finish::{FinalStage, FinalStep};
+use crate::kind::StrategyKind;
 use crate::prompts;
 use crate::text::{equivalent, extract_answer};
 use crate::trace::{ExchangeKind, Trace, VoteCluster};
@@ -13,7 +14,7 @@ use crate::types::{Action, ModelRole, Observation, PlannerError, RequestId, Samp
 
 /// Settings of the direct chain-of-thought baseline.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct DirectConfig {
     pub sampling: SamplingConfig,
     pub seed: u64,
@@ -43,7 +44,7 @@ pub struct Direct {
 impl Direct {
     pub fn new(problem: impl Into<String>, config: DirectConfig) -> Self {
         let problem = problem.into();
-        let core = Core::new("direct", &problem, config.seed);
+        let core = Core::new(StrategyKind::Direct.as_str(), &problem, config.seed);
         let stage = FinalStage::new(prompts::direct_messages(&problem), ExchangeKind::Solve, "inference: direct chain-of-thought");
         Self { config, core, stage }
     }
@@ -86,7 +87,7 @@ impl Strategy for Direct {
 
 /// Settings of Best-of-N.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct BestOfNConfig {
     /// Most trajectories sampled (at least 1).
     pub n: u32,
@@ -130,7 +131,7 @@ impl BestOfN {
         let problem = problem.into();
         let mut config = config;
         config.n = config.n.max(1);
-        let core = Core::new("best_of_n", &problem, config.seed);
+        let core = Core::new(StrategyKind::BestOfN.as_str(), &problem, config.seed);
         Self { config, core, samples: Vec::new() }
     }
 

@@ -5,6 +5,8 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::baselines::{BestOfN, BestOfNConfig, Direct, DirectConfig};
+use crate::guided::{Guided, GuidedConfig};
+use crate::kind::StrategyKind;
 use crate::mcts::{Mcts, MctsConfig};
 use crate::reasonflux::{Planner, PlannerConfig};
 use crate::trace::Trace;
@@ -28,21 +30,52 @@ pub trait Strategy {
 }
 
 /// Which strategy to run, with its settings.
+/// Serialised as `{"strategy": <name>, "config": {...}}` with the names of [`StrategyKind`];
+/// a config field that does not exist is an error, not silently ignored.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "strategy", content = "config", rename_all = "snake_case")]
+#[serde(tag = "strategy", content = "config", deny_unknown_fields)]
 pub enum StrategySpec {
+    #[serde(rename = "reasonflux")]
     ReasonFlux(PlannerConfig),
+    #[serde(rename = "direct")]
     Direct(DirectConfig),
+    #[serde(rename = "guided")]
+    Guided(GuidedConfig),
+    #[serde(rename = "best-of-n")]
     BestOfN(BestOfNConfig),
+    #[serde(rename = "mcts")]
     Mcts(MctsConfig),
 }
 
 impl StrategySpec {
+    /// The strategy with its default settings.
+    pub fn default_for(kind: StrategyKind) -> Self {
+        match kind {
+            StrategyKind::ReasonFlux => StrategySpec::ReasonFlux(PlannerConfig::default()),
+            StrategyKind::Direct => StrategySpec::Direct(DirectConfig::default()),
+            StrategyKind::Guided => StrategySpec::Guided(GuidedConfig::default()),
+            StrategyKind::BestOfN => StrategySpec::BestOfN(BestOfNConfig::default()),
+            StrategyKind::Mcts => StrategySpec::Mcts(MctsConfig::default()),
+        }
+    }
+
+    /// Which strategy this is.
+    pub fn kind(&self) -> StrategyKind {
+        match self {
+            StrategySpec::ReasonFlux(_) => StrategyKind::ReasonFlux,
+            StrategySpec::Direct(_) => StrategyKind::Direct,
+            StrategySpec::Guided(_) => StrategyKind::Guided,
+            StrategySpec::BestOfN(_) => StrategyKind::BestOfN,
+            StrategySpec::Mcts(_) => StrategyKind::Mcts,
+        }
+    }
+
     /// Start a run of this strategy on `problem`.
     pub fn start(&self, problem: impl Into<String>) -> AnyStrategy {
         match self {
             StrategySpec::ReasonFlux(c) => AnyStrategy::ReasonFlux(Planner::new(problem, c.clone())),
             StrategySpec::Direct(c) => AnyStrategy::Direct(Direct::new(problem, c.clone())),
+            StrategySpec::Guided(c) => AnyStrategy::Guided(Guided::new(problem, c.clone())),
             StrategySpec::BestOfN(c) => AnyStrategy::BestOfN(BestOfN::new(problem, c.clone())),
             StrategySpec::Mcts(c) => AnyStrategy::Mcts(Mcts::new(problem, c.clone())),
         }
@@ -52,11 +85,17 @@ impl StrategySpec {
 /// Any strategy, as one serialisable value (what the browser keeps and saves).
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "strategy", content = "state", rename_all = "snake_case")]
+#[serde(tag = "strategy", content = "state")]
 pub enum AnyStrategy {
+    #[serde(rename = "reasonflux")]
     ReasonFlux(Planner),
+    #[serde(rename = "direct")]
     Direct(Direct),
+    #[serde(rename = "guided")]
+    Guided(Guided),
+    #[serde(rename = "best-of-n")]
     BestOfN(BestOfN),
+    #[serde(rename = "mcts")]
     Mcts(Mcts),
 }
 
@@ -65,6 +104,7 @@ macro_rules! each {
         match $self {
             AnyStrategy::ReasonFlux($s) => $e,
             AnyStrategy::Direct($s) => $e,
+            AnyStrategy::Guided($s) => $e,
             AnyStrategy::BestOfN($s) => $e,
             AnyStrategy::Mcts($s) => $e,
         }

@@ -17,10 +17,13 @@
 //!     solution with a `\boxed{}` answer. Interplay rounds have an adaptive budget under a hard
 //!     cap; unreadable plans are repaired, retried, and finally replaced by direct
 //!     chain-of-thought.
+//!   - [`Guided`] (template-guided direct): the cards retrieved for the problem itself go into
+//!     one chain-of-thought prompt.
 //!   - [`Direct`], [`BestOfN`] (majority vote over `rf_grade`-equivalent answers) and [`Mcts`]
 //!     (step-level UCT search): the baselines.
 //!   - [`AnyStrategy`]: all of the above as one serde value; build one from a
-//!     [`StrategySpec`].
+//!     [`StrategySpec`]. [`StrategyKind`] names them (`reasonflux`, `direct`, `guided`,
+//!     `best-of-n`, `mcts`), one spelling everywhere.
 //! - [`Trace`]: the whole run (plans, steps with their templates and evaluations, every
 //!   [`Exchange`], final text and answer, [`Totals`] of exploration cost and tokens, [`Flags`]);
 //!   it records [`prompts::PROMPT_VERSION`].
@@ -64,6 +67,8 @@ mod baselines;
 mod core;
 mod driver;
 mod finish;
+mod guided;
+mod kind;
 pub mod lenient;
 mod mcts;
 pub mod parse;
@@ -74,6 +79,8 @@ mod trace;
 mod types;
 
 pub use baselines::{BestOfN, BestOfNConfig, Direct, DirectConfig};
+pub use guided::{Guided, GuidedConfig};
+pub use kind::{StrategyKind, UnknownStrategy};
 pub use driver::{AnyStrategy, Backend, BackendError, DriveError, Generation, Strategy, StrategySpec, perform, run_to_completion};
 pub use mcts::{Mcts, MctsConfig, MctsValue};
 pub use reasonflux::{Planner, PlannerConfig};

@@ -28,7 +28,7 @@ pub enum MctsValue {
 
 /// Settings of the MCTS baseline.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct MctsConfig {
     /// Search iterations (each: select, expand, roll out, score, back up).
     pub iterations: u32,
@@ -120,7 +120,7 @@ impl Mcts {
         let mut config = config;
         config.branching = config.branching.max(1);
         config.max_depth = config.max_depth.max(1);
-        let core = Core::new("mcts", &problem, config.seed);
+        let core = Core::new(crate::StrategyKind::Mcts.as_str(), &problem, config.seed);
         let root = Node {
             parent: None,
             children: Vec::new(),

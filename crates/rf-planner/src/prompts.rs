@@ -6,7 +6,7 @@ use crate::trace::PlanStep;
 use crate::types::{ChatMessage, TemplateCard};
 
 /// Version of the prompt set; recorded in every trace.
-pub const PROMPT_VERSION: &str = "rf-prompts-2";
+pub const PROMPT_VERSION: &str = "rf-prompts-3";
 
 /// Longest piece of earlier model output quoted back into a prompt.
 pub const MAX_QUOTED_CHARS: usize = 3000;
@@ -187,6 +187,24 @@ pub fn direct_messages(problem: &str) -> Vec<ChatMessage> {
         ChatMessage::system(SOLVER_SYSTEM),
         ChatMessage::user(format!(
             "Solve the following problem. Think step by step, then give the final answer as \\boxed{{answer}}.\n\n{problem}"
+        )),
+    ]
+}
+
+/// Template-guided direct: the cards retrieved for the problem, then one chain-of-thought
+/// solution. Without cards this is [`direct_messages`].
+pub fn guided_messages(problem: &str, cards: &[TemplateCard]) -> Vec<ChatMessage> {
+    if cards.is_empty() {
+        return direct_messages(problem);
+    }
+    let guides: Vec<String> = cards.iter().map(render_card).collect();
+    vec![
+        ChatMessage::system(SOLVER_SYSTEM),
+        ChatMessage::user(format!(
+            "Thought templates (standard methods) that may fit this problem:\n\n{}\n\
+             Use a template where it fits and ignore it where it does not.\n\n\
+             Solve the following problem. Think step by step, then give the final answer as \\boxed{{answer}}.\n\n{problem}",
+            guides.join("\n")
         )),
     ]
 }

@@ -16,7 +16,7 @@ use crate::Strategy;
 
 /// Settings of the ReasonFlux loop. [`Default`] follows the paper's sampling.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct PlannerConfig {
     /// Navigator sampling (planning, evaluation).
     pub navigator: SamplingConfig,
@@ -113,7 +113,7 @@ impl Planner {
         let mut config = config;
         config.max_plan_attempts = config.max_plan_attempts.max(1);
         config.max_plan_steps = config.max_plan_steps.max(1);
-        let core = Core::new("reasonflux", &problem, config.seed);
+        let core = Core::new(crate::StrategyKind::ReasonFlux.as_str(), &problem, config.seed);
         let plan_messages = prompts::plan_messages(&problem, config.max_plan_steps);
         Self {
             config,

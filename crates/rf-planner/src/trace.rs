@@ -234,7 +234,7 @@ pub struct MctsStats {
 /// The whole run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Trace {
-    /// `reasonflux`, `direct`, `best_of_n` or `mcts`.
+    /// The strategy's name ([`crate::StrategyKind::as_str`]).
     pub strategy: String,
     pub prompt_version: String,
     pub problem: String,
@@ -242,6 +242,9 @@ pub struct Trace {
     pub plans: Vec<PlanRecord>,
     /// ReasonFlux: steps in execution order.
     pub steps: Vec<StepTrace>,
+    /// Template-guided direct: the templates put into the solution prompt.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub guides: Vec<TemplateRef>,
     /// Every exchange with the driver, in order.
     pub exchanges: Vec<Exchange>,
     /// Best-of-N / MCTS answer clusters.
@@ -262,6 +265,7 @@ impl Trace {
             problem: problem.to_string(),
             plans: Vec::new(),
             steps: Vec::new(),
+            guides: Vec::new(),
             exchanges: Vec::new(),
             votes: Vec::new(),
             mcts: None,

@@ -59,6 +59,7 @@ pub struct Sampling {
 
 /// Per-role sampling defaults (the seed is derived per request).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SamplingConfig {
     pub temperature: f32,
     pub top_p: f32,

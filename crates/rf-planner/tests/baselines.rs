@@ -4,7 +4,8 @@ mod common;
 use common::*;
 use rf_planner::{
     Backend, BackendError, BestOfN, BestOfNConfig, Direct, DirectConfig, ExchangeKind, GenerateRequest, Generation,
-    Mcts, MctsConfig, MctsValue, Strategy, TemplateCard, run_to_completion,
+    Guided, GuidedConfig, Mcts, MctsConfig, MctsValue, Strategy, StrategyKind, StrategySpec, TemplateCard,
+    run_to_completion,
 };
 
 #[test]
@@ -17,6 +18,58 @@ fn direct_is_one_generation() {
     assert_eq!(trace.totals.trajectories, 1);
     assert_eq!(trace.totals.generations, 1);
     assert!(backend.user_prompt(0).contains(PROBLEM));
+}
+
+#[test]
+fn guided_puts_the_cards_retrieved_for_the_problem_into_one_prompt() {
+    let problem = PROBLEM;
+    let mut backend = Scripted::new(&[], &["r+s = 5 and rs = 6, so r^2+s^2 = 25-12 = \\boxed{13}"]);
+    let mut g = Guided::new(problem, GuidedConfig { templates: 1, ..Default::default() });
+    let trace = run_to_completion(&mut g, &mut backend).unwrap();
+    assert_eq!(trace.strategy, "guided");
+    assert_eq!(backend.queries, vec![problem.to_string()], "the problem itself is the query");
+    assert_eq!(trace.guides.len(), 1);
+    let prompt = backend.user_prompt(0);
+    assert!(prompt.contains(&format!("Template: {}", trace.guides[0].name)), "{prompt}");
+    assert!(prompt.contains(problem));
+    assert_eq!(trace.answer.as_deref(), Some("13"));
+    assert_eq!((trace.totals.retrievals, trace.totals.generations, trace.totals.trajectories), (1, 1, 1));
+}
+
+#[test]
+fn guided_without_templates_is_the_direct_prompt() {
+    let mut down = Scripted::new(&[], &["\\boxed{13}"]);
+    down.retrieval_down = true;
+    let trace = run_to_completion(&mut Guided::new(PROBLEM, GuidedConfig::default()), &mut down).unwrap();
+    let mut direct = Scripted::new(&[], &["\\boxed{13}"]);
+    run_to_completion(&mut Direct::new(PROBLEM, DirectConfig::default()), &mut direct).unwrap();
+    assert_eq!(down.user_prompt(0), direct.user_prompt(0));
+    assert!(trace.guides.is_empty());
+    assert_eq!(trace.flags.backend_errors, 1);
+    assert_eq!(trace.answer.as_deref(), Some("13"));
+
+    let mut none = Scripted::new(&[], &["\\boxed{13}"]);
+    run_to_completion(&mut Guided::new(PROBLEM, GuidedConfig { templates: 0, ..Default::default() }), &mut none).unwrap();
+    assert!(none.queries.is_empty(), "templates = 0 retrieves nothing");
+    assert_eq!(none.user_prompt(0), direct.user_prompt(0));
+}
+
+#[test]
+fn spec_names_are_the_strategy_kind_names_and_unknown_fields_are_refused() {
+    for kind in StrategyKind::ALL {
+        let spec = StrategySpec::default_for(kind);
+        assert_eq!(spec.kind(), kind);
+        let json = serde_json::to_value(&spec).unwrap();
+        assert_eq!(json["strategy"], kind.as_str());
+        assert_eq!(serde_json::from_value::<StrategySpec>(json).unwrap(), spec);
+        assert_eq!(spec.start(PROBLEM).trace().strategy, kind.as_str());
+    }
+    let typo = r#"{"strategy": "reasonflux", "config": {"max_round": 8}}"#;
+    let err = serde_json::from_str::<StrategySpec>(typo).unwrap_err().to_string();
+    assert!(err.contains("max_round"), "{err}");
+    let nested = r#"{"strategy": "direct", "config": {"sampling": {"temprature": 0.1}}}"#;
+    let err = serde_json::from_str::<StrategySpec>(nested).unwrap_err().to_string();
+    assert!(err.contains("temprature"), "{err}");
 }
 
 #[test]

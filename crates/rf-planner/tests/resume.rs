@@ -3,7 +3,7 @@ mod common;
 
 use common::*;
 use rf_planner::{
-    Action, AnyStrategy, BestOfNConfig, DirectConfig, MctsConfig, MctsValue, Observation, PlannerConfig,
+    Action, AnyStrategy, BestOfNConfig, DirectConfig, GuidedConfig, MctsConfig, MctsValue, Observation, PlannerConfig,
     PlannerError, Strategy, StrategySpec,
 };
 
@@ -90,6 +90,7 @@ fn reasonflux_resumes_anywhere() {
 fn baselines_resume_anywhere() {
     let outputs = ["\\boxed{13}", "\\boxed{12}", "\\boxed{13}", "x"];
     check_resume_everywhere(&StrategySpec::Direct(DirectConfig::default()), || Scripted::new(&[], &["no", "\\boxed{1}"]));
+    check_resume_everywhere(&StrategySpec::Guided(GuidedConfig::default()), || Scripted::new(&[], &["no", "\\boxed{1}"]));
     check_resume_everywhere(&StrategySpec::BestOfN(BestOfNConfig { n: 4, ..Default::default() }), || {
         Scripted::new(&[], &outputs)
     });
@@ -171,6 +172,6 @@ fn wire_format_is_tagged_json() {
     let r = serde_json::to_value(m.next_action()).unwrap();
     assert_eq!(r["type"], "retrieve");
     assert_eq!(r["k"], 3);
-    let spec: StrategySpec = serde_json::from_str(r#"{"strategy": "best_of_n", "config": {"n": 3}}"#).unwrap();
+    let spec: StrategySpec = serde_json::from_str(r#"{"strategy": "best-of-n", "config": {"n": 3}}"#).unwrap();
     assert!(matches!(spec, StrategySpec::BestOfN(c) if c.n == 3 && c.sampling.temperature == 0.6));
 }

@@ -3,7 +3,7 @@
 //! serialises/deserialises at every step with resume equal to continuing.
 use proptest::prelude::*;
 use rf_planner::{
-    Action, AnyStrategy, BestOfNConfig, DirectConfig, MctsConfig, MctsValue, Observation, PlannerConfig, Strategy as _,
+    Action, AnyStrategy, BestOfNConfig, DirectConfig, GuidedConfig, MctsConfig, MctsValue, Observation, PlannerConfig, Strategy as _,
     StrategySpec, TemplateCard,
 };
 
@@ -79,6 +79,8 @@ fn specs() -> Vec<StrategySpec> {
             ..PlannerConfig::default()
         }),
         StrategySpec::Direct(DirectConfig::default()),
+        StrategySpec::Guided(GuidedConfig::default()),
+        StrategySpec::Guided(GuidedConfig { templates: 0, ..Default::default() }),
         StrategySpec::BestOfN(BestOfNConfig { n: 3, stop_at_votes: Some(2), ..Default::default() }),
         StrategySpec::Mcts(MctsConfig { iterations: 5, max_depth: 3, ..Default::default() }),
         StrategySpec::Mcts(MctsConfig { iterations: 4, branching: 1, value: MctsValue::SelfEvaluation, ..Default::default() }),

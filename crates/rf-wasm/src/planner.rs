@@ -1,6 +1,6 @@
 //! The planner state machines for JavaScript: `start`, `nextAction`, `feed`, `trace`,
 //! `save` / `restore`.
-use rf_planner::{Action, AnyStrategy, Observation, Strategy, StrategySpec};
+use rf_planner::{Action, AnyStrategy, Observation, Strategy, StrategyKind, StrategySpec};
 use serde_json::Value;
 use wasm_bindgen::prelude::*;
 
@@ -13,15 +13,10 @@ pub struct Planner {
     inner: AnyStrategy,
 }
 
-/// The default spec of a strategy, as JSON.
+/// The default spec of a strategy.
 fn default_spec(name: &str) -> Result<StrategySpec, JsValue> {
-    Ok(match name {
-        "reasonflux" | "reason_flux" => StrategySpec::ReasonFlux(Default::default()),
-        "direct" => StrategySpec::Direct(Default::default()),
-        "best_of_n" => StrategySpec::BestOfN(Default::default()),
-        "mcts" => StrategySpec::Mcts(Default::default()),
-        other => return Err(js_error("invalid_argument", format!("unknown strategy '{other}' (reasonflux, direct, best_of_n, mcts)"))),
-    })
+    let kind: StrategyKind = name.parse().map_err(|e| js_error("invalid_argument", e))?;
+    Ok(StrategySpec::default_for(kind))
 }
 
 /// Overlays `patch` on `base` (objects merged key by key, everything else replaced).
@@ -58,7 +53,8 @@ pub fn parse_spec(spec: Value) -> Result<StrategySpec, JsValue> {
 #[wasm_bindgen]
 impl Planner {
     /// Starts a run. `spec`: a JSON string or object `{"strategy": "reasonflux" | "direct" |
-    /// "best_of_n" | "mcts", "config": {...}}` (partial configs are completed with defaults).
+    /// "guided" | "best-of-n" | "mcts", "config": {...}}` (partial configs are completed with
+    /// defaults; an unknown field is an error naming it).
     pub fn start(spec: JsValue, problem: &str) -> Result<Planner, JsValue> {
         let spec = parse_spec(json_from_js(spec, "strategy spec")?)?;
         Ok(Planner { inner: spec.start(problem) })
