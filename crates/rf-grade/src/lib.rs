@@ -149,6 +149,19 @@ pub fn extract_answer(text: &str) -> Option<String> {
     extract::extract(text)
 }
 
+/// The content of every `\boxed{...}` of a response, in order (a solution may box several
+/// intermediate results; [`extract_answer`] takes the last). A box repeating the one just
+/// before it is listed once.
+pub fn boxed_answers(text: &str) -> Vec<String> {
+    let mut starts: Vec<usize> = ["\\boxed", "\\fbox"].iter().flat_map(|cmd| text.match_indices(cmd).map(|(i, _)| i)).collect();
+    starts.sort_unstable();
+    let ends = starts.iter().skip(1).copied().chain(std::iter::once(text.len()));
+    let mut boxed: Vec<String> = ends.filter_map(|end| extract::last_boxed(&text[..end])).collect();
+    // An unclosed box yields the one before it again.
+    boxed.dedup();
+    boxed
+}
+
 /// Parse a final answer (after [`normalize`]) into an [`Answer`].
 pub fn parse_answer(answer: &str) -> Result<Answer, GradeError> {
     if answer.len() > MAX_ANSWER_BYTES {

@@ -328,10 +328,12 @@ pub fn normalize(input: &str) -> String {
         ("°", ""),
         ("\\degree", ""),
         ("\\neq", "\\ne"),
-        ("\\leq", "\\le"),
-        ("\\geq", "\\ge"),
         ("\\leqslant", "\\le"),
         ("\\geqslant", "\\ge"),
+        ("\\leqq", "\\le"),
+        ("\\geqq", "\\ge"),
+        ("\\leq", "\\le"),
+        ("\\geq", "\\ge"),
         ("\\dots", ""),
         ("\\ldots", ""),
         ("\\cdots", ""),
@@ -348,7 +350,7 @@ pub fn normalize(input: &str) -> String {
     ];
     for (a, b) in reps {
         if s.contains(a) {
-            s = s.replace(a, b);
+            s = if is_command(a) { replace_command(&s, a, b) } else { s.replace(a, b) };
         }
     }
     // Drop sizing commands (`\left(` -> `(`; `\left.` / `\right.` -> nothing).
@@ -445,6 +447,26 @@ fn is_thousands(s: &str) -> bool {
         && groups[1..]
             .iter()
             .all(|g| g.len() == 3 && g.chars().all(|c| c.is_ascii_digit()))
+}
+
+/// `\name` with a letters-only name.
+fn is_command(s: &str) -> bool {
+    s.strip_prefix('\\').is_some_and(|name| !name.is_empty() && name.chars().all(|c| c.is_ascii_alphabetic()))
+}
+
+/// Replaces the command `from` by `to` only where its name ends (no letter follows), so
+/// `\leq` does not rewrite the start of `\leqslant` into `\leslant`.
+fn replace_command(s: &str, from: &str, to: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(p) = rest.find(from) {
+        let after = &rest[p + from.len()..];
+        out.push_str(&rest[..p]);
+        out.push_str(if after.starts_with(|c: char| c.is_ascii_alphabetic()) { from } else { to });
+        rest = after;
+    }
+    out.push_str(rest);
+    out
 }
 
 #[cfg(test)]

@@ -195,3 +195,23 @@ fn huge_and_deep_inputs_are_rejected_quickly() {
         t.elapsed()
     );
 }
+
+// Regressions: `\leq` was rewritten before `\leqslant`, leaving `\leslant`, which no longer
+// parsed (same for `\geqslant`, and `\leqq` became `\leq`).
+#[test]
+fn leqslant_means_le() {
+    assert_eq!(rf_grade::normalize("x \\leqslant 3"), rf_grade::normalize("x \\le 3"));
+    assert!(eq("x \\le 3", "x \\leqslant 3"));
+}
+
+#[test]
+fn geqslant_means_ge() {
+    assert_eq!(rf_grade::normalize("x \\geqslant -1"), rf_grade::normalize("x \\ge -1"));
+    assert!(eq("x \\geq -1", "x \\geqslant -1"));
+}
+
+#[test]
+fn leqq_and_geqq_mean_le_and_ge() {
+    assert_eq!(rf_grade::normalize("y \\leqq 2"), rf_grade::normalize("y \\le 2"));
+    assert_eq!(rf_grade::normalize("y \\geqq 2"), rf_grade::normalize("y \\ge 2"));
+}
