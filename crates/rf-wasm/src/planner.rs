@@ -50,13 +50,22 @@ pub fn parse_spec(spec: Value) -> Result<StrategySpec, JsValue> {
     serde_json::from_value(full).map_err(|e| js_error("invalid_argument", format!("strategy config: {e}")))
 }
 
+/// A spec from JS: an object, JSON text, or a bare strategy name such as `guided` (which is
+/// not JSON text, so it is taken as the name rather than reported as a JSON syntax error).
+fn spec_from_js(spec: JsValue) -> Result<Value, JsValue> {
+    match spec.as_string() {
+        Some(text) if !text.trim_start().starts_with(['{', '"']) => Ok(Value::String(text)),
+        _ => json_from_js(spec, "strategy spec"),
+    }
+}
+
 #[wasm_bindgen]
 impl Planner {
     /// Starts a run. `spec`: a JSON string or object `{"strategy": "reasonflux" | "direct" |
     /// "guided" | "best-of-n" | "mcts", "config": {...}}` (partial configs are completed with
     /// defaults; an unknown field is an error naming it).
     pub fn start(spec: JsValue, problem: &str) -> Result<Planner, JsValue> {
-        let spec = parse_spec(json_from_js(spec, "strategy spec")?)?;
+        let spec = parse_spec(spec_from_js(spec)?)?;
         Ok(Planner { inner: spec.start(problem) })
     }
 
