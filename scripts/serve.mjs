@@ -67,7 +67,17 @@ export function createServer() {
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
-  const port = Number(process.argv[2] ?? process.env.PORT ?? 8080);
+  const arg = process.argv[2] ?? process.env.PORT ?? '8080';
+  const port = Number(arg);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    console.error(`not a port number: ${arg}`);
+    process.exit(2);
+  }
   const server = createServer();
+  server.on('error', (e) => {
+    const why = e.code === 'EADDRINUSE' ? `port ${port} is already in use; pick another (e.g. PORT=8081)` : e.message;
+    console.error(`cannot serve: ${why}`);
+    process.exit(1);
+  });
   server.listen(port, '127.0.0.1', () => console.log(`serving www/ and assets/ on http://127.0.0.1:${server.address().port}/`));
 }
