@@ -10,7 +10,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/reasonflux-web/target}
+# Exported, so cargo builds where RAW below looks (the one target dir of every script).
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/reasonflux-web/target}
+TARGET_DIR=$CARGO_TARGET_DIR
 OPT_LEVEL=${WASM_OPT_LEVEL:--O3}
 OUT=$ROOT/www/pkg
 

@@ -33,7 +33,7 @@ command -v unzip >/dev/null || { echo "unzip is needed: apt-get install -y unzip
 command -v cargo >/dev/null || { echo "cargo is needed: https://rustup.rs (see ../shared/docs/toolchain.md)" >&2; exit 1; }
 [ -n "$cli_problem" ] || command -v node >/dev/null || { echo "node is needed to serve the page: apt-get install -y nodejs npm" >&2; exit 1; }
 
-step "models (SmolLM2-135M, 105 MB; Qwen2.5-Coder-0.5B, 491 MB; sha256-checked, kept in assets/)"
+step "models (SmolLM2-135M, 98 MB; Qwen2.5-Coder-0.5B, 491 MB; sha256-checked, kept in assets/)"
 scripts/fetch-assets.sh smollm2 qwen05 qwen-tokenizer
 
 bin="$CARGO_TARGET_DIR/release/reasonflux"

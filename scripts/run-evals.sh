@@ -7,7 +7,10 @@
 #
 # Each job is <set>:<strategy> with <set> a file of evals/sets/. Environment: RF_SHARDS (2),
 # RF_MAX_NEW_TOKENS (1024, every strategy gets the same budget per generation), RF_NAVIGATOR
-# (a separate navigator model), RF_RUNS (runs/eval/<model>), RF_SEED (0).
+# (a separate navigator model), RF_RUNS (runs/eval/<model>), RF_SEED (0), RF_BIN (the reasonflux
+# binary; point it at a copy to keep a long run's rules fixed while the tree is rebuilt),
+# RF_ONLY_SHARDS (run only these of the RF_SHARDS parts, e.g. "1 2" of 4: half the set, every
+# level; the other parts can follow later, and eval-report merges whatever parts exist).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 model_name="${1:?usage: scripts/run-evals.sh <qwen05|qwen15|smollm2> <set>:<strategy>...}"
@@ -20,8 +23,12 @@ case "$model_name" in
 esac
 [ -f "$model" ] || { echo "$model is missing: run scripts/fetch-assets.sh" >&2; exit 1; }
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/reasonflux-web/target}"
-bin="$CARGO_TARGET_DIR/release/reasonflux"
-[ -x "$bin" ] || cargo build --release -p rf-cli
+bin="${RF_BIN:-$CARGO_TARGET_DIR/release/reasonflux}"
+if [ -n "${RF_BIN:-}" ]; then
+  [ -x "$bin" ] || { echo "RF_BIN=$bin is not an executable" >&2; exit 1; }
+else
+  [ -x "$bin" ] || cargo build --release -p rf-cli
+fi
 shards="${RF_SHARDS:-2}"
 runs="${RF_RUNS:-runs/eval/$model_name}"
 extra=()
@@ -40,7 +47,7 @@ run_shard() {
   done
 }
 pids=()
-for s in $(seq 1 "$shards"); do
+for s in ${RF_ONLY_SHARDS:-$(seq 1 "$shards")}; do
   run_shard "$s" "$@" > "$runs/shard$s.log" 2>&1 &
   pids+=($!)
 done

@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/reasonflux-web/target}"
 export RF_REQUIRE_ASSETS="${RF_REQUIRE_ASSETS:-1}"
 export RF_REQUIRE_WGPU="${RF_REQUIRE_WGPU:-1}"
-cargo test --release --workspace --exclude rf-wasm
+cargo test --release --workspace
 if [ "${RF_BROWSER:-1}" != 0 ]; then
   RF_WEBGPU="${RF_WEBGPU:-0}" scripts/test-browser.sh
 fi

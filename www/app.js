@@ -4,18 +4,8 @@ import { SolverClient, absoluteModel } from './client.js';
 import { renderMathText, renderAnswer } from './render.js';
 import { renderTrajectory, traceSummary } from './trajectory.js';
 import { storageEstimate, formatBytes } from './cache.js';
+import { MODELS, pickDefaults } from './defaults.js';
 
-/** Models offered by default: served from assets/ next to the page (see scripts/serve.mjs). */
-export const MODELS = {
-  smollm2: {
-    kind: 'gguf', name: 'SmolLM2-135M-Instruct.Q4_1.gguf', url: '/assets/SmolLM2-135M-Instruct.Q4_1.gguf',
-    sha256: 'b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53',
-  },
-  'qwen-coder': {
-    kind: 'gguf', name: 'qwen2.5-coder-0.5b-instruct-q4_k_m.gguf', url: '/assets/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf',
-    sha256: '1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32',
-  },
-};
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
@@ -79,6 +69,14 @@ function modelChoice() {
   return { ...MODELS[v] };
 }
 
+/** Applies the measured default model and strategy, unless the URL chose them. */
+function applyDefaults(caps) {
+  const pick = pickDefaults(caps, navigator.deviceMemory);
+  if (!params.has('model')) $('model').value = pick.model;
+  if (!params.has('strategy')) $('strategy').value = pick.strategy;
+  $('pick-note').textContent = params.has('model') || params.has('strategy') ? 'Model and strategy as the URL asked.' : pick.why;
+}
+
 async function start() {
   for (const [k, v] of params) {
     if (k === 'model' && $('model').querySelector(`option[value="${CSS.escape(v)}"]`)) $('model').value = v;
@@ -87,9 +85,10 @@ async function start() {
     if (k === 'max_tokens') $('max-tokens').value = v;
     if (k === 'problem') $('problem').value = v;
   }
-  syncModelRows();
   try { navigator.storage?.persist?.(); } catch { /* optional */ }
   await initBackend();
+  applyDefaults(window.rfCaps);
+  syncModelRows();
   client.loadTemplates(params.get('templates') || 'templates.rfb').then(
     (t) => { $('trajectory').dataset.templates = t.size; },
     (e) => ui.showError(e));
@@ -142,16 +141,14 @@ async function loadModel() {
   }
 }
 
+/** The strategy as the planner reads it: the name, the URL's overrides, one budget per generation. */
 function strategySpec() {
-  const name = $('strategy').value;
-  const n = Number($('max-tokens').value) || 512;
   if (params.get('spec')) return JSON.parse(params.get('spec'));
-  if (name === 'reasonflux') {
-    return { strategy: 'reasonflux', config: { navigator: { max_new_tokens: n }, inference: { max_new_tokens: n }, max_plan_steps: Number(params.get('plan_steps') || 4), max_rounds: Number(params.get('max_rounds') || 8) } };
-  }
-  if (name === 'best-of-n') return { strategy: 'best-of-n', config: { n: 4, sampling: { max_new_tokens: n } } };
-  if (name === 'mcts') return { strategy: 'mcts', config: { step_sampling: { max_new_tokens: n }, rollout_sampling: { max_new_tokens: n } } };
-  return { strategy: name, config: { sampling: { max_new_tokens: n } } };
+  const name = $('strategy').value;
+  const config = {};
+  if (name === 'reasonflux' && params.has('plan_steps')) config.max_plan_steps = Number(params.get('plan_steps'));
+  if (name === 'reasonflux' && params.has('max_rounds')) config.max_rounds = Number(params.get('max_rounds'));
+  return { strategy: name, config, max_new_tokens: Number($('max-tokens').value) || 512 };
 }
 
 async function solve() {
@@ -162,6 +159,7 @@ async function solve() {
   $('solve-btn').disabled = true;
   $('stop').disabled = false;
   $('answer-box').hidden = true;
+  $('budget-box').hidden = true;
   $('answer').dataset.answer = '';
   $('stats').textContent = '';
   $('trajectory').replaceChildren();
@@ -172,6 +170,7 @@ async function solve() {
   let tokens = 0;
   const t0 = performance.now();
   let firstToken = null;
+  let lastFinish = null;
   const paint = () => { frame = 0; renderMathText(stream, text); };
   const onEvent = (m) => {
     if (m.type === 'token') {
@@ -191,6 +190,7 @@ async function solve() {
       const s = traceSummary(m.trace);
       if (s && s !== $('live').textContent) $('live').textContent = s; // per step, not per token
     } else if (m.type === 'generation' && m.result) {
+      lastFinish = m.result.finish_reason;
       showStats(m.result, tokens, firstToken ? firstToken - t0 : null);
     } else if (m.type === 'retrieved') {
       $('live').textContent = `Retrieved ${m.cards.map((c) => c.name).join(', ') || 'no template'} for “${m.query}”`;
@@ -204,11 +204,14 @@ async function solve() {
     renderTrajectory($('trajectory'), r.trace);
     stream.dataset.done = r.cancelled ? 'cancelled' : 'done';
     if (r.finalText && !r.cancelled) { text = r.finalText; paint(); $('stream-role').textContent = 'Final solution'; }
+    const fellBack = r.trace?.flags?.direct_fallback;
     if (r.answer) {
       $('answer-box').hidden = false;
       $('answer').dataset.answer = r.answer;
       renderAnswer($('answer'), r.answer);
-      $('live').textContent = `Final answer: ${r.answer}`;
+      $('live').textContent = `Final answer: ${r.answer}${fellBack ? ' (by direct chain-of-thought: the plan could not be read)' : ''}`;
+    } else if (!r.cancelled && r.trace?.flags?.budget_ran_out) {
+      showBudgetOut(lastFinish, max);
     } else {
       $('live').textContent = r.cancelled ? 'Stopped.' : 'Finished without a final answer.';
     }
@@ -227,6 +230,17 @@ async function solve() {
   }
 }
 
+/** The last generation ran out of room before its answer: say so and offer a bigger budget. */
+function showBudgetOut(finish, max) {
+  const why = finish === 'context_full'
+    ? `The model's context (${$('context').value} tokens) filled up before the final answer.`
+    : `The token budget (${max} tokens per generation) ran out before the final answer.`;
+  $('budget-text').textContent = `${why} No answer was given. `;
+  $('continue-btn').hidden = finish === 'context_full' || max >= Number($('max-tokens').max);
+  $('budget-box').hidden = false;
+  $('live').textContent = why;
+}
+
 function showStats(r, tokens, ttft) {
   $('stats').textContent = `${tokens} tokens · ${r.tokens_per_s ? r.tokens_per_s.toFixed(1) : '—'} tokens/s · first token ${((r.ttft_ms) / 1000).toFixed(2)} s · ${r.backend}`;
 }
@@ -238,6 +252,11 @@ function syncModelRows() {
 
 $('model').addEventListener('change', syncModelRows);
 $('load').addEventListener('click', loadModel);
+$('continue-btn').addEventListener('click', () => {
+  const input = $('max-tokens');
+  input.value = String(Math.min(Number(input.max), (Number(input.value) || 512) * 2));
+  solve();
+});
 $('solve-btn').addEventListener('click', solve);
 $('stop').addEventListener('click', () => { client.cancel(); $('stop').disabled = true; $('live').textContent = 'Stopping…'; });
 $('abort-download').addEventListener('click', () => client.abortDownload());

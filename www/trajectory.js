@@ -41,6 +41,7 @@ export function traceSummary(trace) {
   } else if (trace.plans?.length) {
     parts.push(`Plan with ${trace.plans[0].steps.length} steps`);
   }
+  if (trace.flags?.direct_fallback) parts.push('fallback to direct chain-of-thought (the plan could not be read)');
   if (t.interplay_rounds) parts.push(`round ${t.interplay_rounds}`);
   if (trace.finished) parts.push(trace.answer ? `answer ${trace.answer}` : 'finished without an answer');
   return parts.join(', ');
@@ -52,6 +53,11 @@ export function renderTrajectory(container, trace) {
   const t = trace.totals || {};
   frag.append(el('p', { class: 'totals', 'data-rounds': t.interplay_rounds ?? 0 },
     `Strategy ${trace.strategy} · ${t.interplay_rounds ?? 0} interplay rounds · ${t.generations ?? 0} generations · ${t.retrievals ?? 0} retrievals · ${(t.prompt_tokens ?? 0) + (t.generated_tokens ?? 0)} tokens`));
+
+  if (trace.flags?.direct_fallback) {
+    frag.append(el('p', { class: 'fallback', 'data-fallback': 'direct', role: 'note',
+      text: 'Fallback: the navigator’s plan could not be read, so this was not a ReasonFlux run. The problem was solved by direct chain-of-thought instead.' }));
+  }
 
   const plans = trace.plans || [];
   if (plans.length) {
@@ -110,7 +116,6 @@ export function renderTrajectory(container, trace) {
 
   const f = trace.flags || {};
   const notes = [];
-  if (f.direct_fallback) notes.push('The plan could not be read: fell back to direct chain-of-thought.');
   if (f.plan_repaired) notes.push('The plan JSON needed repair.');
   if (f.round_budget_exhausted) notes.push('The round budget ran out.');
   if (f.round_cap_reached) notes.push('The hard round cap was reached.');

@@ -1,19 +1,20 @@
 // <reasonflux-solver> — an embeddable solver. One script tag:
 //
 //   <script type="module" src="/widget.js"></script>
-//   <reasonflux-solver model="/assets/SmolLM2-135M-Instruct.Q4_1.gguf" templates="/templates.rfb"
-//                      problem="What is 7 * 8?" strategy="reasonflux" backend="auto"
+//   <reasonflux-solver templates="/templates.rfb" problem="What is 7 * 8?" backend="auto"
 //                      max-tokens="256"></reasonflux-solver>
 //
 // Attributes: model (GGUF URL or HF repository URL), tokenizer (optional tokenizer.json URL),
-// templates (bundle URL), problem, strategy (reasonflux | guided | direct | best-of-n | mcts), backend
-// (auto | webgpu | cpu), max-tokens, context, autoload (load the model when connected).
+// templates (bundle URL), problem, strategy (reasonflux | guided | direct | best-of-n | mcts),
+// backend (auto | webgpu | cpu), max-tokens, context, autoload (load the model when connected).
+// Without model or strategy, the widget takes the measured pick of defaults.js.
 // Events (CustomEvent, bubbling, composed): progress {text, fraction}, step {trace, summary},
 // answer {answer, finalText, trace}, error {kind, message}.
 // Keyboard: Tab to the problem, Ctrl+Enter or the Solve button solves, Escape stops.
 import { SolverClient } from './client.js';
 import { renderMathText, renderAnswer } from './render.js';
 import { renderTrajectory, traceSummary } from './trajectory.js';
+import { MODELS, pickDefaults } from './defaults.js';
 
 const KATEX_CSS = new URL('./vendor/katex/katex.min.css', import.meta.url).href;
 
@@ -122,11 +123,12 @@ export class ReasonFluxSolver extends HTMLElement {
     const abs = (u) => new URL(u, document.baseURI).href;
     this.ready = (async () => {
       this.status('Starting the engine…');
-      const { device } = await this.client.init(this.getAttribute('backend') || 'auto');
+      const { device, caps } = await this.client.init(this.getAttribute('backend') || 'auto');
+      this.pick = pickDefaults(caps, navigator.deviceMemory);
       this.shadowRoot.querySelector('[part=backend]').textContent = `(${device.backend === 'webgpu' ? 'WebGPU' : 'CPU'})`;
       this.dataset.backend = device.backend;
       await this.client.loadTemplates(abs(this.getAttribute('templates') || new URL('./templates.rfb', import.meta.url).href));
-      const url = abs(this.getAttribute('model') || new URL('/assets/SmolLM2-135M-Instruct.Q4_1.gguf', import.meta.url).href);
+      const url = abs(this.getAttribute('model') || new URL(MODELS[this.pick.model].url, import.meta.url).href);
       const model = /\.gguf(\?|$)/i.test(url) ? { kind: 'gguf', url, tokenizerUrl: this.getAttribute('tokenizer') ? abs(this.getAttribute('tokenizer')) : undefined } : { kind: 'url', url };
       await this.client.load(model, {
         contextLen: Number(this.getAttribute('context')) || 2048,
@@ -139,14 +141,10 @@ export class ReasonFluxSolver extends HTMLElement {
   }
 
   strategy() {
-    const name = this.getAttribute('strategy') || 'reasonflux';
-    const n = Number(this.getAttribute('max-tokens')) || 512;
+    const name = this.getAttribute('strategy') || this.pick?.strategy || 'direct';
     if (name.startsWith('{')) return JSON.parse(name);
-    if (name === 'reasonflux') return { strategy: 'reasonflux', config: { navigator: { max_new_tokens: n }, inference: { max_new_tokens: n }, max_plan_steps: 3, max_rounds: 6 } };
-    if (name === 'best-of-n') return { strategy: 'best-of-n', config: { n: 3, sampling: { max_new_tokens: n } } };
-    if (name === 'mcts') return { strategy: 'mcts', config: { step_sampling: { max_new_tokens: n }, rollout_sampling: { max_new_tokens: n } } };
-    // Any other name goes to the planner as given: an unknown one is a typed error listing the valid names.
-    return { strategy: name, config: { sampling: { max_new_tokens: n } } };
+    // The planner reads the name (an unknown one is a typed error listing the valid names).
+    return { strategy: name, max_new_tokens: Number(this.getAttribute('max-tokens')) || 512 };
   }
 
   async solve() {
@@ -189,7 +187,11 @@ export class ReasonFluxSolver extends HTMLElement {
         renderAnswer(this.$('answer'), r.answer);
         this.$('live').textContent = `Final answer: ${r.answer}`;
       }
-      this.status(r.cancelled ? 'Stopped.' : `Done${r.stats.tokensPerS ? ` · ${r.stats.tokensPerS.toFixed(1)} tokens/s` : ''}.`);
+      const budgetOut = !r.answer && !r.cancelled && r.trace?.flags?.budget_ran_out;
+      if (budgetOut) this.$('live').textContent = 'The token budget ran out before the final answer.';
+      this.status(r.cancelled ? 'Stopped.' : budgetOut
+        ? `The token budget (max-tokens ${this.getAttribute('max-tokens') || 512}) ran out before the final answer.`
+        : `Done${r.stats.tokensPerS ? ` · ${r.stats.tokensPerS.toFixed(1)} tokens/s` : ''}.`);
       this.emit('answer', { answer: r.answer, finalText: r.finalText, cancelled: r.cancelled, trace: r.trace });
     } catch (e) {
       this.fail(e);

@@ -18,8 +18,8 @@ const downloads = new Map(); // request id -> AbortController
 const post = (msg) => self.postMessage(msg);
 
 function toError(e) {
-  if (e && typeof e === 'object' && typeof e.kind === 'string') return { kind: e.kind, message: String(e.message ?? '') };
-  if (e instanceof WebAssembly.RuntimeError) return { kind: 'panic', message: `the engine crashed: ${e.message}` };
+  if (e && typeof e === 'object' && typeof e.kind === 'string') return { kind: e.kind, message: String(e.message ?? ''), fatal: e.fatal === true };
+  if (e instanceof WebAssembly.RuntimeError) return { kind: 'panic', message: `the engine crashed: ${e.message}`, fatal: true };
   return { kind: 'internal', message: String(e?.message ?? e) };
 }
 
@@ -151,7 +151,8 @@ async function handleSolve(msg) {
   const planner = Planner.start(msg.strategy ?? 'reasonflux', msg.problem);
   const script = [...(msg.navigatorScript ?? [])];
   const stats = { generations: 0, tokens: 0, decodeMs: 0, ttftMs: null, tokensPerS: null, prefillTokensPerS: null };
-  const limit = planner.maxActions() + 1;
+  // The same bound as the native driver (rf_planner::run_to_completion): Done included.
+  const limit = planner.maxActions();
   for (let i = 0; i < limit; i++) {
     const action = planner.nextAction();
     if (action.type === 'done') {
@@ -162,13 +163,13 @@ async function handleSolve(msg) {
     if (solveCancelled) break;
     post({ id: msg.id, type: 'action', action: summarise(action) });
     if (action.type === 'retrieve') {
-      const cards = templates ? planner.answerRetrieve(templates) : (planner.feed({ type: 'failed', request_id: action.request_id, error: 'no template bundle loaded' }), []);
+      const cards = templates ? planner.answerRetrieve(templates) : (planner.feedError({ kind: 'bad_bundle', message: 'no template bundle loaded' }), []);
       post({ id: msg.id, type: 'retrieved', requestId: action.request_id, query: action.query, cards: cards.map((c) => ({ id: c.id, name: c.name, tags: c.tags })) });
     } else {
       if (action.role === 'navigator' && script.length) {
         const text = script.shift();
         post({ id: msg.id, type: 'token', requestId: action.request_id, role: action.role, token: { text, index: 0, scripted: true } });
-        planner.feed({ type: 'generated', request_id: action.request_id, text, tokens_in: 0, tokens_out: 0 });
+        planner.feedGenerated({ text, prompt_tokens: 0, tokens_out: 0 });
       } else {
         let r;
         try {
@@ -176,8 +177,7 @@ async function handleSolve(msg) {
             (t) => post({ id: msg.id, type: 'token', requestId: action.request_id, role: action.role, token: t }));
         } catch (e) {
           const err = toError(e);
-          if (['device_lost', 'panic', 'not_loaded', 'busy'].includes(err.kind)) throw err;
-          planner.feed({ type: 'failed', request_id: action.request_id, error: `${err.kind}: ${err.message}` });
+          planner.feedError(err); // throws back a fatal error: the engine cannot serve the next request
           post({ id: msg.id, type: 'generation', requestId: action.request_id, role: action.role, error: err });
           continue;
         }
@@ -188,11 +188,12 @@ async function handleSolve(msg) {
         stats.prefillTokensPerS = r.prefill_tokens_per_s;
         post({ id: msg.id, type: 'generation', requestId: action.request_id, role: action.role, result: { ...r, text: undefined } });
         if (r.finish_reason === 'cancelled' || solveCancelled) { solveCancelled = true; break; }
-        planner.feed({ type: 'generated', request_id: action.request_id, text: r.text, tokens_in: r.prompt_tokens, tokens_out: r.tokens_out });
+        planner.feedGenerated(r);
       }
     }
     post({ id: msg.id, type: 'trace', trace: planner.traceObject() });
   }
+  if (!solveCancelled) throw { kind: 'planner', message: `the strategy did not finish within its ${limit} actions` };
   const trace = planner.traceObject();
   post({ id: msg.id, type: 'trace', trace });
   return { cancelled: true, answer: trace.answer ?? null, finalText: trace.final_text ?? null, trace, stats, state: planner.save() };

@@ -110,6 +110,8 @@ await test('page-loads', async () => {
   const caps = await p.evaluate(() => window.rfCaps);
   assert(caps.adapter === !!gpu.adapter, 'the engine pre-flight and the page disagree about the adapter');
   await p.waitForFunction(() => Number(document.getElementById('trajectory').dataset.templates) > 0, null, { timeout: 30_000 });
+  const pick = await p.evaluate(() => ({ model: document.getElementById('model').value, strategy: document.getElementById('strategy').value, why: document.getElementById('pick-note').textContent }));
+  assert(pick.model === 'qwen-coder' && pick.strategy === 'direct' && /Qwen2\.5-Coder-0\.5B.*direct chain-of-thought/.test(pick.why), `default pick: ${JSON.stringify(pick)}`);
   await p.screenshot({ path: path.join(shots, '01-page.png'), fullPage: true });
   return `WebGPU adapter: ${gpu.adapter ? `yes (${JSON.stringify(gpu.info)}, shader-f16 ${gpu.f16})` : 'no'}; ${b.text}`;
 });
@@ -192,7 +194,18 @@ await test('wasm-api', async () => {
     let typo = null;
     try { m.Planner.start({ strategy: 'reasonflux', config: { max_round: 8 } }, 'x'); } catch (e) { typo = e; }
     const guided = m.Planner.start('guided', 'What is the sum of an arithmetic series 1 + 2 + ... + 10?').nextAction();
-    return { a1, a2, wrong, done, traceAnswer: trace.answer, size: t.size, hits, bad, badSpec, typo, guided, extracted: m.extractAnswer('thus \\boxed{\\frac{1}{2}}'), caps: await m.capabilities() };
+    // The worker's feeding rules, in Rust: a fatal error is thrown back, any other is fed.
+    const q = m.Planner.start({ strategy: 'direct', max_new_tokens: 64 }, 'What is 2 + 2?');
+    const q1 = q.nextAction();
+    let fatal = null;
+    try { q.feedError({ kind: 'device_lost', message: 'gone', fatal: true }); } catch (e) { fatal = e; }
+    const qSame = q.nextAction();
+    q.feedError({ kind: 'prompt_too_long', message: 'too long', fatal: false });
+    const q2 = q.nextAction();
+    q.feedGenerated({ text: 'So \\boxed{4}.', prompt_tokens: 30, tokens_out: 5, truncated: false });
+    const qDone = q.nextAction();
+    const feeding = { budget: q1.sampling.max_new_tokens, fatal, same: qSame.request_id === q1.request_id, next: q2.request_id !== q1.request_id, answer: qDone.answer };
+    return { a1, a2, wrong, done, traceAnswer: trace.answer, size: t.size, hits, bad, badSpec, typo, guided, feeding, extracted: m.extractAnswer('thus \\boxed{\\frac{1}{2}}'), caps: await m.capabilities() };
   });
   assert(r.a1.type === 'generate' && JSON.stringify(r.a1) === JSON.stringify(r.a2), 'restore changed the pending action');
   assert(r.wrong?.kind === 'planner', `wrong request id gave ${JSON.stringify(r.wrong)}`);
@@ -203,6 +216,8 @@ await test('wasm-api', async () => {
   assert(r.typo?.kind === 'invalid_argument' && /max_round/.test(r.typo.message), `typo: ${JSON.stringify(r.typo)}`);
   assert(r.guided.type === 'retrieve' && /arithmetic series/.test(r.guided.query), `guided starts with: ${JSON.stringify(r.guided)}`);
   assert(r.extracted === '\\frac{1}{2}', `extractAnswer: ${r.extracted}`);
+  const f = r.feeding;
+  assert(f.budget === 64 && f.fatal?.kind === 'device_lost' && f.same && f.next && f.answer === '4', `feeding: ${JSON.stringify(f)}`);
   return `${r.size} templates, top hit “${r.hits[0].name}”; caps ${JSON.stringify({ adapter: r.caps.adapter, fallback: r.caps.is_fallback_adapter, f16: r.caps.shader_f16, maxStorage: r.caps.max_storage_buffer_binding_size })}`;
 });
 
@@ -301,6 +316,28 @@ await test('injected-html-in-model-output', async () => {
   return `model wrote ${JSON.stringify(r.text.slice(0, 80))}; no elements created`;
 });
 
+await test('plan-fallback-shown', async () => {
+  // Three unreadable plans: the run falls back to direct chain-of-thought, and the page must
+  // say so instead of presenting it as a ReasonFlux run.
+  await page.evaluate(() => { window.rfNavigatorScript = ['no plan', 'still no plan', 'none']; });
+  const r = await solve(page, { problem: 'What is 4 + 4?', strategy: 'reasonflux', maxTokens: 16 });
+  await page.evaluate(() => { delete window.rfNavigatorScript; });
+  const banner = await page.evaluate(() => document.querySelector('#trajectory .fallback')?.textContent ?? null);
+  assert(r.done === 'done', `finished as ${r.done} (error ${r.error})`);
+  assert(banner && /not a ReasonFlux run/.test(banner), `no fallback banner: ${banner}`);
+  return `banner “${banner.slice(0, 60)}…”`;
+});
+
+await test('budget-ran-out', async () => {
+  // Two tokens per generation cannot reach an answer: the page says the budget ran out and
+  // offers twice the budget instead of showing a partial answer.
+  const r = await solve(page, { problem: 'Compute 123 * 45 and explain each step in detail.', strategy: 'direct', maxTokens: 2 });
+  const box = await page.evaluate(() => ({ hidden: document.getElementById('budget-box').hidden, text: document.getElementById('budget-text').textContent, button: !document.getElementById('continue-btn').hidden }));
+  assert(r.done === 'done' && !r.answerShown, `answer shown from a cut-off generation: ${JSON.stringify(r)}`);
+  assert(!box.hidden && /token budget \(2 tokens/.test(box.text) && box.button, `budget notice: ${JSON.stringify(box)}`);
+  return box.text;
+});
+
 await test('reasonflux-scripted-navigator', async () => {
   // The navigator's plan and evaluation come from a script (SmolLM2 rarely writes valid plan
   // JSON); retrieval, instantiation and the final solution are real.
@@ -365,6 +402,7 @@ await test('widget', async () => {
   await page.goto(`${base}/demo-widget.html`);
   await page.evaluate(() => {
     const w = document.querySelector('reasonflux-solver');
+    w.setAttribute('model', '/assets/SmolLM2-135M-Instruct.Q4_1.gguf');
     w.setAttribute('strategy', 'direct');
     w.setAttribute('max-tokens', '12');
     w.setAttribute('backend', 'cpu');

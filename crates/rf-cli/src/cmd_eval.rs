@@ -6,7 +6,7 @@ use anyhow::Context;
 use rf_eval::{BenchmarkPaths, Cost, EvalSet, LoadOptions, Problem, RunOptions, Shard, SolveOutcome};
 use rf_planner::run_to_completion;
 
-use crate::backend::{EngineBackend, load_templates};
+use rf_solve::{EngineBackend, TemplateIndex};
 use crate::cmd_solve::StrategyArgs;
 use crate::common::ModelArgs;
 
@@ -60,7 +60,7 @@ fn select_problems(args: &EvalArgs) -> anyhow::Result<(String, Vec<Problem>)> {
 
 pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     let (bench, problems) = select_problems(&args)?;
-    let (library, retriever) = load_templates(args.strategy.bundle.as_deref(), &args.strategy.templates)?;
+    let templates = TemplateIndex::load(args.strategy.bundle.as_deref(), &args.strategy.templates)?;
     let mut inference = args.model.load()?;
     let mut navigator = args.model.load_navigator(args.strategy.navigator.as_ref())?;
     let spec = args.strategy.spec();
@@ -71,8 +71,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         let mut backend = EngineBackend {
             inference: &mut inference,
             navigator: navigator.as_mut(),
-            library: &library,
-            retriever: &retriever,
+            templates: &templates,
             sink: None,
         };
         let mut machine = spec.start(problem.question.clone());

@@ -84,7 +84,7 @@ pub fn run_report(args: EvalReportArgs) -> anyhow::Result<()> {
         records.iter_mut().for_each(EvalRecord::regrade);
     }
     anyhow::ensure!(!records.is_empty(), "no evaluation records in {:?}", args.runs);
-    write_slim_records(&args.out.join("records"), &records)?;
+    write_slim_records(&args.out.join("records"), &records, args.budget)?;
     let rows = rf_eval::summarize(&records);
     let paired = paired_against(&records, args.baseline.as_str());
     let failures = FailureTable::build(&records, args.budget);
@@ -113,7 +113,7 @@ pub fn jsonl_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
 }
 
 /// One file per (benchmark, strategy), records sorted by id, without texts and traces.
-fn write_slim_records(dir: &Path, records: &[EvalRecord]) -> anyhow::Result<()> {
+fn write_slim_records(dir: &Path, records: &[EvalRecord], budget: u64) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir)?;
     let groups: BTreeSet<(&str, &str)> = records.iter().map(|r| (r.benchmark.as_str(), r.strategy.as_str())).collect();
     for (bench, strategy) in groups {
@@ -121,7 +121,7 @@ fn write_slim_records(dir: &Path, records: &[EvalRecord]) -> anyhow::Result<()> 
         group.sort_by(|a, b| a.id.cmp(&b.id));
         let mut text = String::new();
         for r in group {
-            text.push_str(&serde_json::to_string(&r.slim())?);
+            text.push_str(&serde_json::to_string(&r.slim(budget))?);
             text.push('\n');
         }
         std::fs::write(dir.join(format!("{bench}-{strategy}.jsonl")), text)?;

@@ -6,15 +6,16 @@
 //!
 //! Exit status: 0 when the answers are equivalent, 1 when they are not (so scripts can use
 //! `reasonflux grade "$gold" "$answer" && ...`); usage errors exit 2 (clap).
-//!
-//! Requires `rf-grade = { path = "../rf-grade" }` in `crates/rf-cli/Cargo.toml`.
 
 /// Arguments of `reasonflux grade`.
 #[derive(clap::Args, Debug)]
 pub struct GradeArgs {
     /// The gold (reference) final answer, e.g. '\frac{1}{2}'. A `\boxed{}` wrapper is removed.
+    /// Answers are values, negative ones included: `-1/3` is not read as a flag.
+    #[arg(allow_hyphen_values = true)]
     pub gold: String,
     /// The candidate final answer, e.g. '0.5'. A `\boxed{}` wrapper is removed.
+    #[arg(allow_hyphen_values = true)]
     pub candidate: String,
     /// Print the verdict as JSON: {"equivalent": bool, "reason": "...", "detail": "..."}.
     #[arg(long)]

@@ -2,9 +2,9 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use rf_planner::{BestOfNConfig, DirectConfig, GuidedConfig, MctsConfig, ModelRole, PlannerConfig, StrategyKind, StrategySpec, run_to_completion};
+use rf_planner::{BestOfNConfig, GuidedConfig, ModelRole, StrategyKind, StrategySpec, run_to_completion};
 
-use crate::backend::{EngineBackend, load_templates};
+use rf_solve::{EngineBackend, TemplateIndex};
 use crate::common::ModelArgs;
 
 /// Strategy and template settings shared by `solve` and `eval`.
@@ -38,37 +38,14 @@ pub struct StrategyArgs {
 
 impl StrategyArgs {
     pub fn spec(&self) -> StrategySpec {
-        let cap = |s: &mut rf_planner::SamplingConfig| s.max_new_tokens = s.max_new_tokens.min(self.max_new_tokens);
-        match self.strategy {
-            StrategyKind::ReasonFlux => {
-                let mut c = PlannerConfig { seed: self.seed, ..PlannerConfig::default() };
-                cap(&mut c.navigator);
-                cap(&mut c.inference);
-                StrategySpec::ReasonFlux(c)
-            }
-            StrategyKind::Direct => {
-                let mut c = DirectConfig { seed: self.seed, ..DirectConfig::default() };
-                cap(&mut c.sampling);
-                StrategySpec::Direct(c)
-            }
-            StrategyKind::Guided => {
-                let mut c = GuidedConfig { seed: self.seed, templates: self.guide_templates, ..GuidedConfig::default() };
-                cap(&mut c.sampling);
-                StrategySpec::Guided(c)
-            }
-            StrategyKind::BestOfN => {
-                let mut c = BestOfNConfig { seed: self.seed, n: self.n.max(1), ..BestOfNConfig::default() };
-                cap(&mut c.sampling);
-                StrategySpec::BestOfN(c)
-            }
-            StrategyKind::Mcts => {
-                let mut c = MctsConfig { seed: self.seed, ..MctsConfig::default() };
-                cap(&mut c.step_sampling);
-                cap(&mut c.rollout_sampling);
-                cap(&mut c.eval_sampling);
-                StrategySpec::Mcts(c)
-            }
-        }
+        let mut spec = match self.strategy {
+            StrategyKind::Guided => StrategySpec::Guided(GuidedConfig { templates: self.guide_templates, ..GuidedConfig::default() }),
+            StrategyKind::BestOfN => StrategySpec::BestOfN(BestOfNConfig { n: self.n.max(1), ..BestOfNConfig::default() }),
+            kind => StrategySpec::default_for(kind),
+        };
+        spec.set_seed(self.seed);
+        spec.cap_max_new_tokens(self.max_new_tokens);
+        spec
     }
 }
 
@@ -92,12 +69,12 @@ pub fn run(args: SolveArgs) -> anyhow::Result<()> {
     if args.problem.trim().is_empty() {
         anyhow::bail!("the problem text is empty");
     }
-    let (library, retriever) = load_templates(args.strategy.bundle.as_deref(), &args.strategy.templates)?;
+    let templates = TemplateIndex::load(args.strategy.bundle.as_deref(), &args.strategy.templates)?;
     let mut inference = args.model.load()?;
     let mut navigator = args.model.load_navigator(args.strategy.navigator.as_ref())?;
     let quiet = args.quiet;
     let mut last_role = None;
-    let sink: crate::backend::TextSink = Box::new(move |role: ModelRole, text: &str| {
+    let sink: rf_solve::TextSink = Box::new(move |role: ModelRole, text: &str| {
         if quiet {
             return;
         }
@@ -112,8 +89,7 @@ pub fn run(args: SolveArgs) -> anyhow::Result<()> {
     let mut backend = EngineBackend {
         inference: &mut inference,
         navigator: navigator.as_mut(),
-        library: &library,
-        retriever: &retriever,
+        templates: &templates,
         sink: Some(sink),
     };
     let mut machine = args.strategy.spec().start(args.problem.clone());

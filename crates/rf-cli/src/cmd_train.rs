@@ -5,14 +5,15 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use indicatif::{ProgressBar, ProgressStyle};
+use rf_eval::Shard;
 use rf_planner::PlannerConfig;
 use rf_templates::Library;
 use rf_train::data::{self, SftExample};
 use rf_train::loss::Tokenized;
-use rf_train::pairs::{PreferencePair, Problem};
+use rf_train::pairs::{PreferencePair, Problem, Split};
 use rf_train::trainer::{Dpo, ScoredPair, Sft, StepLog, TrainConfig, find_start, reference_logprobs, train};
 
-use crate::backend::{EngineBackend, load_templates};
+use rf_solve::{EngineBackend, TemplateIndex};
 use crate::common::ModelArgs;
 
 #[derive(clap::Subcommand, Debug)]
@@ -185,43 +186,12 @@ pub struct PairsArgs {
     pub max_plan_steps: usize,
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Score only every N-th problem, starting at the I-th (`I/N`, counted from 0), so N
-    /// processes with the same flags and their own --out split the work; each problem keeps the
-    /// seed it has in an unsharded run, so the concatenated files match one run's.
-    #[arg(long, default_value = "0/1")]
+    /// Score only every N-th problem, starting at the I-th (`I/N`, I from 1, as in `reasonflux
+    /// eval`), so N processes with the same flags and their own --out split the work; each
+    /// problem keeps the seed it has in an unsharded run, so the concatenated files match one
+    /// run's.
+    #[arg(long, default_value = "1/1")]
     pub shard: Shard,
-}
-
-/// One process's share of `train pairs` problems: those whose index modulo `count` is `index`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Shard {
-    pub index: usize,
-    pub count: usize,
-}
-
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("--shard takes I/N with 0 <= I < N, e.g. 0/2 and 1/2 for two processes; got {0:?}")]
-pub struct ShardError(String);
-
-impl std::str::FromStr for Shard {
-    type Err = ShardError;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let bad = || ShardError(text.to_string());
-        let (index, count) = text.split_once('/').ok_or_else(bad)?;
-        let index: usize = index.trim().parse().map_err(|_| bad())?;
-        let count: usize = count.trim().parse().map_err(|_| bad())?;
-        if index >= count {
-            return Err(bad());
-        }
-        Ok(Shard { index, count })
-    }
-}
-
-impl Shard {
-    fn takes(&self, problem_index: usize) -> bool {
-        problem_index % self.count == self.index
-    }
 }
 
 #[derive(clap::Args, Debug)]
@@ -372,7 +342,8 @@ fn problems(library: &Library, held_out: bool) -> Vec<(String, Problem)> {
 }
 
 fn pairs(args: PairsArgs) -> anyhow::Result<()> {
-    let (library, retriever) = load_templates(None, &args.templates)?;
+    let templates = TemplateIndex::load(None, &args.templates)?;
+    let library = &templates.library;
     let mut inference = args.model.load()?;
     let mut navigator = args.model.load_navigator(args.navigator.as_ref())?;
     let done: Vec<PreferencePair> = read_pairs(&args.out).unwrap_or_default();
@@ -413,12 +384,12 @@ fn pairs(args: PairsArgs) -> anyhow::Result<()> {
         }
         None => None,
     };
-    for (split, held_out, count) in [("train", false, args.problems), ("held_out", true, args.held_out_problems)] {
+    for (split, held_out, count) in [(Split::Train, false, args.problems), (Split::HeldOut, true, args.held_out_problems)] {
         let pool: Vec<Problem> = match &bench {
             // Disjoint slices: training problems first, held-out problems after them.
             Some(all) if held_out => all.iter().skip(args.problems).take(count).cloned().collect(),
             Some(all) => all.iter().take(count).cloned().collect(),
-            None => problems(&library, held_out).into_iter().map(|(_, p)| p).collect(),
+            None => problems(library, held_out).into_iter().map(|(_, p)| p).collect(),
         };
         for (i, problem) in pool.iter().take(count).enumerate() {
             if !args.shard.takes(i) || done_problems.contains(&problem.text) || scored_before.contains(&problem.text) {
@@ -431,18 +402,17 @@ fn pairs(args: PairsArgs) -> anyhow::Result<()> {
             let mut backend = EngineBackend {
                 inference: &mut inference,
                 navigator: navigator.as_mut(),
-                library: &library,
-                retriever: &retriever,
+                templates: &templates,
                 sink: None,
             };
-            let scored = rf_train::pairs::score_trajectories(&trajectories, problem, &similar, &config, args.runs as usize, &mut backend);
+            let scored = rf_train::pairs::score_trajectories(&trajectories, problem, &similar, &config, args.runs as usize, &mut backend)?;
             let new = rf_train::pairs::make_pairs(&problem.text, &scored, split, args.max_pairs);
             for pair in &new {
                 writeln!(file, "{}", serde_json::to_string(pair)?)?;
             }
             let scores: Vec<f64> = scored.iter().map(|s| s.score).collect();
             writeln!(scored_log, "{}", serde_json::json!({"problem": problem.text, "split": split, "scores": scores, "pairs": new.len()}))?;
-            eprintln!("[{split} {}/{count}] {} trajectories, scores {scores:?}, {} pairs", i + 1, trajectories.len(), new.len());
+            eprintln!("[{} {}/{count}] {} trajectories, scores {scores:?}, {} pairs", split.as_str(), i + 1, trajectories.len(), new.len());
         }
     }
     Ok(())
@@ -474,7 +444,7 @@ fn dpo(args: DpoArgs) -> anyhow::Result<()> {
             })
             .collect()
     };
-    let (train_pairs, held_pairs): (Vec<&PreferencePair>, Vec<&PreferencePair>) = all.iter().partition(|p| p.split != "held_out");
+    let (train_pairs, held_pairs): (Vec<&PreferencePair>, Vec<&PreferencePair>) = all.iter().partition(|p| p.split == Split::Train);
     if train_pairs.is_empty() {
         bail!("{} has no training pairs", args.pairs.display());
     }
@@ -588,27 +558,4 @@ fn names(args: NamesArgs) -> anyhow::Result<()> {
         std::fs::write(path, serde_json::to_string_pretty(&json)?)?;
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::Shard;
-
-    #[test]
-    fn shard_parses_index_over_count_and_splits_problems_without_overlap() {
-        let shards: Vec<Shard> = ["0/3", "1/3", "2/3"].iter().map(|s| s.parse().unwrap()).collect();
-        assert_eq!(shards[1], Shard { index: 1, count: 3 });
-        for problem in 0..12 {
-            assert_eq!(shards.iter().filter(|s| s.takes(problem)).count(), 1, "problem {problem}");
-        }
-        assert!("0/1".parse::<Shard>().unwrap().takes(7));
-    }
-
-    #[test]
-    fn shard_rejects_an_index_past_its_count_and_malformed_text() {
-        for bad in ["2/2", "0/0", "1", "a/2", "-1/2", ""] {
-            let err = bad.parse::<Shard>().unwrap_err();
-            assert!(err.to_string().contains("I/N"), "{bad}: {err}");
-        }
-    }
 }

@@ -1,5 +1,4 @@
 //! `reasonflux`: the native command line of ReasonFlux Web.
-mod backend;
 mod cmd_bench;
 mod cmd_eval;
 mod cmd_eval_report;

@@ -65,6 +65,14 @@ fn grade_reports_equivalence_and_difference() {
 }
 
 #[test]
+fn grade_takes_negative_answers_as_values_not_flags() {
+    let out = reasonflux().args(["grade", "-1/3", "-\\frac{1}{3}"]).output().unwrap();
+    assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let out = reasonflux().args(["grade", "--json", "-2", "2"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("\"equivalent\":false"), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
 fn template_search_finds_the_crt_template() {
     let out = reasonflux().args(["templates", "search", "chinese remainder theorem congruences", "-k", "3"]).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

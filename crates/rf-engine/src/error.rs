@@ -65,6 +65,12 @@ impl EngineError {
     pub fn quant(name: &str, source: rf_quant::QuantError) -> Self {
         Self::Quant { name: name.to_string(), source }
     }
+
+    /// The engine cannot serve another request after this (the compute device failed or was
+    /// lost); every other error concerns only the request or the file that caused it.
+    pub fn is_fatal(&self) -> bool {
+        matches!(self, EngineError::Device(_))
+    }
 }
 
 /// Shorthand used across the crate.

@@ -70,6 +70,31 @@ pub enum FinishReason {
     Cancelled,
 }
 
+impl FinishReason {
+    /// Stopped by the token budget or the end of the context rather than by the model: the
+    /// text may end mid-sentence.
+    pub fn is_cut_off(self) -> bool {
+        matches!(self, FinishReason::MaxTokens | FinishReason::ContextFull)
+    }
+}
+
+/// Fewest new tokens a request must have room for in the context. A reply shorter than this
+/// cannot hold a worked answer, so such a request is refused rather than cut off at once.
+pub const MIN_NEW_TOKENS: usize = 16;
+
+/// The new-token budget of a request with a `prompt_len`-token prompt: `requested`, clamped to
+/// the room the `context_len`-token context leaves after the prompt (one position kept spare).
+/// Too little room, fewer than `min(requested, MIN_NEW_TOKENS)` tokens, is
+/// [`EngineError::PromptTooLong`]. Every driver (CLI, evaluation, browser) budgets by this.
+pub fn fit_new_tokens(requested: usize, prompt_len: usize, context_len: usize) -> Result<usize> {
+    let requested = requested.max(1);
+    let room = context_len.saturating_sub(prompt_len).saturating_sub(1);
+    if room < requested.min(MIN_NEW_TOKENS) {
+        return Err(EngineError::PromptTooLong { prompt_tokens: prompt_len, max_new_tokens: requested, context_len });
+    }
+    Ok(requested.min(room))
+}
+
 /// What one generation produced.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Generation {

@@ -33,7 +33,9 @@ pub mod weights;
 pub use config::{Architecture, ModelConfig};
 pub use decoder::{Decoder, WeightFormat};
 pub use error::{EngineError, Result};
-pub use generate::{DecodeSession, FinishReason, Generation, GenerationConfig, SamplingConfig, Step, TokenEvent, generate};
+pub use generate::{
+    DecodeSession, FinishReason, Generation, GenerationConfig, MIN_NEW_TOKENS, SamplingConfig, Step, TokenEvent, fit_new_tokens, generate,
+};
 pub use gguf::GgufFile;
 pub use load::{DeviceChoice, LoadOptions, LocalModel, ModelFiles};
 #[cfg(not(target_arch = "wasm32"))]

@@ -11,6 +11,9 @@
 //! 5. [`FailureCause::PlanFallback`]: the navigator's plan could not be read and the run fell
 //!    back to direct chain-of-thought (`flags.direct_fallback` of the trace).
 //! 6. [`FailureCause::WrongAnswer`]: a complete solution with a wrong answer.
+//!
+//! A slim record (no trace) keeps the cause it was classified under when it was slimmed;
+//! one without (or one a regrade turned wrong) is [`FailureCause::Unclassified`].
 
 use std::collections::BTreeMap;
 
@@ -29,16 +32,18 @@ pub enum FailureCause {
     Extraction,
     PlanFallback,
     WrongAnswer,
+    Unclassified,
 }
 
 impl FailureCause {
-    pub const ALL: [FailureCause; 6] = [
+    pub const ALL: [FailureCause; 7] = [
         FailureCause::SolverError,
         FailureCause::BudgetExhausted,
         FailureCause::NoAnswer,
         FailureCause::Extraction,
         FailureCause::PlanFallback,
         FailureCause::WrongAnswer,
+        FailureCause::Unclassified,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -49,18 +54,22 @@ impl FailureCause {
             FailureCause::Extraction => "extraction",
             FailureCause::PlanFallback => "plan_fallback",
             FailureCause::WrongAnswer => "wrong_answer",
+            FailureCause::Unclassified => "unclassified",
         }
     }
 }
 
 /// The cause of a wrong record (`None` for a correct one). `budget` is the run's
-/// `--max-new-tokens`. Needs the full record (final text and trace), not a slim one.
+/// `--max-new-tokens`. A slim record gives the cause it kept.
 pub fn classify_failure(record: &EvalRecord, budget: u64) -> Option<FailureCause> {
     if record.correct {
         return None;
     }
     if record.error.is_some() {
         return Some(FailureCause::SolverError);
+    }
+    if record.is_slim() {
+        return Some(record.failure.unwrap_or(FailureCause::Unclassified));
     }
     if last_generation_tokens(&record.trace).is_some_and(|t| t >= budget) {
         return Some(FailureCause::BudgetExhausted);

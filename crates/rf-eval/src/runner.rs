@@ -21,6 +21,8 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::failures::{FailureCause, classify_failure};
+
 use crate::bench::Problem;
 use crate::error::EvalError;
 
@@ -60,16 +62,27 @@ pub struct SolveOutcome {
 
 impl EvalRecord {
     /// The record without question, final text and trace: what `evals/results` keeps, enough
-    /// to regrade and to summarise.
-    pub fn slim(&self) -> EvalRecord {
-        EvalRecord { question: String::new(), final_text: String::new(), trace: Value::Null, ..self.clone() }
+    /// to regrade and to summarise. The failure cause, which needs the trace, is classified
+    /// first and kept (`budget`: the run's `--max-new-tokens`).
+    pub fn slim(&self, budget: u64) -> EvalRecord {
+        let failure = classify_failure(self, budget);
+        EvalRecord { question: String::new(), final_text: String::new(), trace: Value::Null, failure, ..self.clone() }
     }
 
-    /// Grade `answer` against `gold` again with the current grader.
+    /// A slim record: its text and trace were left out.
+    pub fn is_slim(&self) -> bool {
+        self.trace.is_null() && self.final_text.is_empty()
+    }
+
+    /// Grade `answer` against `gold` again with the current grader. A slim record that turns
+    /// from right to wrong has no known failure cause (its trace is gone).
     pub fn regrade(&mut self) {
         let verdict = self.answer.as_deref().map(|a| rf_grade::grade(&self.gold, a));
         self.correct = verdict.as_ref().is_some_and(|v| v.equivalent);
         self.grade_reason = verdict.map(|v| v.reason);
+        if self.correct {
+            self.failure = None;
+        }
     }
 }
 
@@ -114,6 +127,10 @@ pub struct EvalRecord {
     /// The solver's error message when it failed.
     #[serde(default)]
     pub error: Option<String>,
+    /// Why a wrong answer was wrong, as classified from the full record; only slim records
+    /// carry it (a full record is classified from its trace).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<FailureCause>,
 }
 
 /// Options of [`run_eval`].
@@ -272,6 +289,7 @@ fn record_for(problem: &Problem, strategy: &str, result: Result<SolveOutcome, St
         final_text: String::new(),
         trace: Value::Null,
         error: None,
+        failure: None,
     };
     match result {
         Ok(out) => {

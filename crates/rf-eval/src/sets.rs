@@ -130,7 +130,12 @@ impl Shard {
 
     /// Problems `index-1, index-1+count, …` of `problems`.
     pub fn take<T>(&self, problems: Vec<T>) -> Vec<T> {
-        problems.into_iter().enumerate().filter(|(i, _)| i % self.count == self.index - 1).map(|(_, p)| p).collect()
+        problems.into_iter().enumerate().filter(|(i, _)| self.takes(*i)).map(|(_, p)| p).collect()
+    }
+
+    /// Whether the problem at (0-based) `position` of the list is this shard's.
+    pub fn takes(&self, position: usize) -> bool {
+        position % self.count == self.index - 1
     }
 
     /// The file-name suffix of this shard's records: empty for the whole list, else `.shardIofN`.

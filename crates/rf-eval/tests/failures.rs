@@ -21,6 +21,7 @@ fn record(correct: bool, answer: Option<&str>, final_text: &str, trace: Value) -
         final_text: final_text.into(),
         trace,
         error: None,
+        failure: None,
     }
 }
 
@@ -62,4 +63,19 @@ fn table_groups_by_benchmark_and_strategy() {
     assert_eq!(t.groups["math500 reasonflux"][&FailureCause::WrongAnswer], ["p2"]);
     let md = t.markdown();
     assert!(md.contains("| math500 direct | 1 | 0 | 0 | 0 | 0 | 0 | 1 |"), "{md}");
+}
+
+#[test]
+fn slim_records_keep_their_cause() {
+    let full = record(false, Some("3"), "... 3", solve_trace(1024, false));
+    let slim = full.slim(1024);
+    assert!(slim.is_slim());
+    assert_eq!(classify_failure(&slim, 1024), Some(FailureCause::BudgetExhausted));
+    let line = serde_json::to_string(&slim).unwrap();
+    let back: EvalRecord = serde_json::from_str(&line).unwrap();
+    assert_eq!(classify_failure(&back, 1024), Some(FailureCause::BudgetExhausted), "{line}");
+    // Slimmed before records kept a cause: not silently a wrong answer.
+    let mut old = back;
+    old.failure = None;
+    assert_eq!(classify_failure(&old, 1024), Some(FailureCause::Unclassified));
 }

@@ -33,6 +33,7 @@ fn rec(
         final_text: String::new(),
         trace: Value::Null,
         error: error.map(String::from),
+        failure: None,
     }
 }
 
@@ -243,7 +244,7 @@ fn slim_records_keep_what_regrading_needs() {
     r.trace = serde_json::json!({"prompt_version": "x"});
     r.gold = "\\frac{1}{2}".into();
     r.answer = Some("0.5".into());
-    let line = serde_json::to_string(&r.slim()).unwrap();
+    let line = serde_json::to_string(&r.slim(1024)).unwrap();
     assert!(!line.contains("long text") && !line.contains("\"trace\"") && !line.contains("\"question\""), "{line}");
     let mut back: EvalRecord = serde_json::from_str(&line).unwrap();
     assert!(!back.correct);

@@ -261,6 +261,59 @@ fn interval_eq(a: &Interval, b: &Interval) -> bool {
         && expr_eq(&a.hi, &b.hi).is_ok()
 }
 
+fn is_constant(e: &Expr) -> bool {
+    let mut vars = Vec::new();
+    e.vars(&mut vars);
+    vars.is_empty()
+}
+
+/// One end of an inequality as an interval end: `(value, closed)`.
+fn bound(value: &Expr, op: RelOp) -> (Expr, bool) {
+    (value.clone(), matches!(op, RelOp::Le | RelOp::Ge))
+}
+
+/// The interval an inequality in one variable describes: `x < 3`, `3 \ge x`, `1 < x \le 2`
+/// (the same variable in every case). `None` for any other relation.
+fn inequality_interval(a: &Answer) -> Option<Interval> {
+    let Answer::Rel(sides, ops) = a else { return None };
+    let minus_inf = || Expr::Neg(Box::new(Expr::Inf));
+    let upper = |op: RelOp| matches!(op, RelOp::Lt | RelOp::Le);
+    let lower = |op: RelOp| matches!(op, RelOp::Gt | RelOp::Ge);
+    let interval = |(lo, lo_closed): (Expr, bool), (hi, hi_closed): (Expr, bool)| Interval { lo, hi, lo_closed, hi_closed };
+    match (sides.as_slice(), ops.as_slice()) {
+        ([Expr::Var(_), c], [op]) if is_constant(c) && upper(*op) => Some(interval((minus_inf(), false), bound(c, *op))),
+        ([Expr::Var(_), c], [op]) if is_constant(c) && lower(*op) => Some(interval(bound(c, *op), (Expr::Inf, false))),
+        ([c, x @ Expr::Var(_)], [op]) if is_constant(c) => {
+            inequality_interval(&Answer::Rel(vec![x.clone(), c.clone()], vec![op.flipped()]))
+        }
+        ([lo, Expr::Var(_), hi], [a, b]) if is_constant(lo) && is_constant(hi) && upper(*a) && upper(*b) => {
+            Some(interval(bound(lo, *a), bound(hi, *b)))
+        }
+        ([hi, Expr::Var(_), lo], [a, b]) if is_constant(lo) && is_constant(hi) && lower(*a) && lower(*b) => {
+            Some(interval(bound(lo, *b), bound(hi, *a)))
+        }
+        _ => None,
+    }
+}
+
+/// An inequality against the interval it describes (`x \le 3` against `(-\infty, 3]`).
+fn interval_vs_inequality(g: &Answer, p: &Answer) -> Option<Cmp> {
+    // An open interval `(a, b)` parses as a pair.
+    let as_interval = |a: &Answer| match a {
+        Answer::Interval(i) => Some(i.clone()),
+        Answer::Tuple(ends) if ends.len() == 2 => {
+            Some(Interval { lo: ends[0].clone(), hi: ends[1].clone(), lo_closed: false, hi_closed: false })
+        }
+        _ => None,
+    };
+    let (interval, relation) = match (g, p) {
+        (r @ Answer::Rel(..), other) | (other, r @ Answer::Rel(..)) => (as_interval(other)?, r),
+        _ => return None,
+    };
+    let described = inequality_interval(relation)?;
+    Some(if interval_eq(&interval, &described) { Ok(Reason::Structure) } else { Err("interval and inequality differ".to_string()) })
+}
+
 /// Order-free matching: every element of `a` pairs with a distinct equal element of `b`.
 fn unordered<T>(a: &[T], b: &[T], eq: impl Fn(&T, &T) -> bool) -> bool {
     if a.len() != b.len() {
@@ -314,6 +367,9 @@ pub fn answer_eq(g: &Answer, p: &Answer, depth: usize) -> Cmp {
             g = std::borrow::Cow::Owned(ng);
             p = std::borrow::Cow::Owned(np);
         }
+    }
+    if let Some(verdict) = interval_vs_inequality(&g, &p) {
+        return verdict;
     }
     match (g.as_ref(), p.as_ref()) {
         (Answer::Expr(a), Answer::Expr(b)) => expr_eq(a, b),

@@ -81,6 +81,36 @@ pub fn last_boxed(text: &str) -> Option<String> {
     None
 }
 
+/// Whether the last `\boxed{` / `\fbox{` of the text is never closed (a generation cut off
+/// inside its answer).
+fn ends_inside_box(text: &str) -> bool {
+    let Some(start) = ["\\boxed", "\\fbox"].iter().filter_map(|cmd| text.rfind(cmd).map(|i| i + cmd.len())).max() else {
+        return false;
+    };
+    let rest = text[start..].trim_start_matches(' ');
+    if !rest.starts_with('{') {
+        return false;
+    }
+    let mut depth = 0usize;
+    let mut chars = rest.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                chars.next();
+            }
+            '{' => depth += 1,
+            '}' => {
+                depth -= 1;
+                if depth == 0 {
+                    return false;
+                }
+            }
+            _ => {}
+        }
+    }
+    true
+}
+
 /// Case-insensitive last occurrence of any of `needles` (ASCII lowercase needles).
 fn rfind_ci(hay: &str, needles: &[&str]) -> Option<(usize, usize)> {
     let lower = hay.to_ascii_lowercase();
@@ -172,6 +202,10 @@ pub fn extract(text: &str) -> Option<String> {
     if text.len() > MAX_RESPONSE_BYTES {
         return None;
     }
+    // Stopped while writing the box: whatever came before it is not the answer.
+    if ends_inside_box(text) {
+        return None;
+    }
     if let Some(b) = last_boxed(text) {
         return Some(b);
     }
@@ -208,6 +242,7 @@ mod tests {
         assert_eq!(extract("answer \\boxed 5$"), Some("5".into()));
         assert_eq!(extract("\\fbox{7}"), Some("7".into()));
         assert_eq!(extract("\\boxed{ unbalanced"), None);
+        assert_eq!(extract("\\boxed{a}{b} then \\boxed{\\frac{1}{2}}"), Some("\\frac{1}{2}".into()));
         assert_eq!(extract("The final answer is $42$."), Some("42".into()));
         assert_eq!(extract("Answer: 3, 5"), Some("3, 5".into()));
         assert_eq!(

@@ -22,7 +22,9 @@
 //! 1. LaTeX normalisation ([`normalize`]): `\dfrac`/`\tfrac` → `\frac`, `\left`/`\right`,
 //!    `\text{}`/`\mathrm{}`/`\mbox{}` (unit words after a value are dropped), `^\circ`,
 //!    `\%`/"percent", thousands separators `1,000` / `1{,}000`, `\!`, `\,`, `$`, a trailing
-//!    period.
+//!    period; one spelling for the empty set (`\varnothing`, `∅`, `\{\}` → `\emptyset`),
+//!    repeating decimals as exact fractions (`0.3\overline{6}` → 11/30), and a set-builder
+//!    answer `\{x \mid cond\}` as its condition.
 //! 2. Parsing into an [`Answer`]: a scalar [`Expr`] (+ − × ÷ · ^, implicit multiplication,
 //!    `\frac`, `\sqrt[n]{}`, `\pi`, `e`, `i`, trig/log/ln/exp, factorial, `\binom`,
 //!    variables), a relation chain (`y = 2x + 1`, `x > 3`), a tuple, an interval (open/closed
@@ -33,7 +35,19 @@
 //!    as math-verify does); irrational constants numerically (relative 1e-9); expressions
 //!    with variables by evaluation at 10 seeded random points (relative 1e-7, complex
 //!    arithmetic); equations up to a non-zero constant factor; `x = 5` vs `5` and
-//!    `y = 2x+1` vs `2x+1` by the right-hand side; percentages match both `50` and `0.5`.
+//!    `y = 2x+1` vs `2x+1` by the right-hand side (so `m+n=7` matches `7`); an inequality in
+//!    one variable against the interval it describes (`x \le 3` = `(-\infty, 3]`);
+//!    percentages match both `50` and `0.5`.
+//!
+//! ## Where the grader stops
+//!
+//! It decides *notation*, never *reasoning*: two answers are the same when one rewrites into
+//! the other by the rules above or they agree as values (exactly, or at sample points). It
+//! does not solve equations (`x^2 = 4` is not `x = 2, -2`), does not read words beyond units
+//! and `\text{}` wrappers (`\text{two}` is not `2`), does not combine several inequalities
+//! (`x < 1 \text{ or } x > 2` is not a union), and a repeating decimal needs `\overline{}`
+//! (`0.333…` written out is a 6-place decimal). Outside these rules the answer is
+//! `different` or `unparsable`, never a guess.
 //!
 //! The behaviour is calibrated against `math-verify==0.9.0` with the golden pairs in
 //! `tests/data/golden.jsonl` (see `scripts/make-grading-golden.py`).
@@ -51,6 +65,7 @@ mod eval;
 pub mod expr;
 mod extract;
 mod normalize;
+mod notation;
 
 use serde::{Deserialize, Serialize};
 

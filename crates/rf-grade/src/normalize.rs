@@ -1,4 +1,5 @@
 //! String-level LaTeX normalisation of a final answer, applied before parsing.
+use crate::notation;
 
 /// Unit and filler words dropped when they follow a value (`5\text{ cm}`, `12 inches`).
 const UNIT_WORDS: &[&str] = &[
@@ -299,6 +300,8 @@ pub fn normalize(input: &str) -> String {
             break;
         }
     }
+    // One spelling for notations read as the same answer (see `notation`).
+    s = notation::set_builder(&notation::empty_set(&notation::repeating_decimals(&s)));
     // Protect `\\` (row separator) from the single-backslash rules below.
     s = s.replace("\\\\", "\u{1}");
     // `\!` is a negative thin space: it also swallows following spaces (`11,\! 111`).

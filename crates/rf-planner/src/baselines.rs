@@ -59,11 +59,11 @@ impl Strategy for Direct {
     }
 
     fn feed(&mut self, obs: Observation) -> Result<(), PlannerError> {
-        let text = self.core.accept(obs)?.into_text();
+        let (text, truncated) = self.core.accept(obs)?.into_generated();
         if self.stage.attempt == 0 {
             self.core.trace.totals.trajectories += 1;
         }
-        match self.stage.on_text(text, self.config.max_boxed_retries, &mut self.core) {
+        match self.stage.on_text(text, truncated, self.config.max_boxed_retries, &mut self.core) {
             FinalStep::Again => {}
             FinalStep::Finished { final_text, answer } => {
                 self.core.finish(final_text, answer);

@@ -21,8 +21,8 @@ pub(crate) struct Pending {
 /// The answer to a pending request, normalised.
 #[derive(Debug, Clone)]
 pub(crate) enum Reply {
-    /// Generated text (empty when the backend failed).
-    Text { request_id: RequestId, text: String },
+    /// Generated text (empty when the backend failed) and whether it was cut off.
+    Text { request_id: RequestId, text: String, truncated: bool },
     /// Retrieved cards (empty when the backend failed).
     Cards { request_id: RequestId, cards: Vec<TemplateCard> },
 }
@@ -157,15 +157,17 @@ impl Core {
             tokens_in: 0,
             tokens_out: 0,
             error: None,
+            truncated: false,
         };
         let reply = match obs {
-            Observation::Generated { request_id, text, tokens_in, tokens_out } => {
+            Observation::Generated { request_id, text, tokens_in, tokens_out, truncated } => {
                 totals.prompt_tokens = totals.prompt_tokens.saturating_add(tokens_in);
                 totals.generated_tokens = totals.generated_tokens.saturating_add(tokens_out);
                 exchange.tokens_in = tokens_in;
                 exchange.tokens_out = tokens_out;
+                exchange.truncated = truncated;
                 exchange.output = text.clone();
-                Reply::Text { request_id, text }
+                Reply::Text { request_id, text, truncated }
             }
             Observation::Retrieved { request_id, templates } => {
                 let names: Vec<String> = templates
@@ -179,7 +181,7 @@ impl Core {
                 self.trace.flags.backend_errors += 1;
                 exchange.error = Some(error);
                 if is_generate {
-                    Reply::Text { request_id, text: String::new() }
+                    Reply::Text { request_id, text: String::new(), truncated: false }
                 } else {
                     Reply::Cards { request_id, cards: Vec::new() }
                 }
@@ -205,9 +207,14 @@ impl Core {
 impl Reply {
     /// Text of a generation reply (empty for cards).
     pub fn into_text(self) -> String {
+        self.into_generated().0
+    }
+
+    /// Text of a generation reply and whether it was cut off (empty and false for cards).
+    pub fn into_generated(self) -> (String, bool) {
         match self {
-            Reply::Text { text, .. } => text,
-            Reply::Cards { .. } => String::new(),
+            Reply::Text { text, truncated, .. } => (text, truncated),
+            Reply::Cards { .. } => (String::new(), false),
         }
     }
 

@@ -10,7 +10,7 @@ use crate::kind::StrategyKind;
 use crate::mcts::{Mcts, MctsConfig};
 use crate::reasonflux::{Planner, PlannerConfig};
 use crate::trace::Trace;
-use crate::types::{Action, GenerateRequest, Observation, PlannerError, TemplateCard};
+use crate::types::{Action, GenerateRequest, Observation, PlannerError, SamplingConfig, TemplateCard};
 
 /// A solving strategy driven by actions and observations.
 ///
@@ -67,6 +67,33 @@ impl StrategySpec {
             StrategySpec::Guided(_) => StrategyKind::Guided,
             StrategySpec::BestOfN(_) => StrategyKind::BestOfN,
             StrategySpec::Mcts(_) => StrategyKind::Mcts,
+        }
+    }
+
+    /// Bounds every generation of the strategy to at most `max_new_tokens` new tokens (the
+    /// one "budget per generation" setting the CLI, the page and the widget expose). Budgets
+    /// already below it, such as MCTS's short self-evaluation, stay as they are.
+    pub fn cap_max_new_tokens(&mut self, max_new_tokens: u32) {
+        let samplings: Vec<&mut SamplingConfig> = match self {
+            StrategySpec::ReasonFlux(c) => vec![&mut c.navigator, &mut c.inference],
+            StrategySpec::Direct(c) => vec![&mut c.sampling],
+            StrategySpec::Guided(c) => vec![&mut c.sampling],
+            StrategySpec::BestOfN(c) => vec![&mut c.sampling],
+            StrategySpec::Mcts(c) => vec![&mut c.step_sampling, &mut c.rollout_sampling, &mut c.eval_sampling],
+        };
+        for s in samplings {
+            s.max_new_tokens = s.max_new_tokens.min(max_new_tokens);
+        }
+    }
+
+    /// Sets the base seed every request's sampling seed is derived from.
+    pub fn set_seed(&mut self, seed: u64) {
+        match self {
+            StrategySpec::ReasonFlux(c) => c.seed = seed,
+            StrategySpec::Direct(c) => c.seed = seed,
+            StrategySpec::Guided(c) => c.seed = seed,
+            StrategySpec::BestOfN(c) => c.seed = seed,
+            StrategySpec::Mcts(c) => c.seed = seed,
         }
     }
 
@@ -135,12 +162,33 @@ pub struct Generation {
     pub text: String,
     pub tokens_in: u64,
     pub tokens_out: u64,
+    /// Stopped by the token budget or the context's end, not by the model.
+    #[serde(default)]
+    pub truncated: bool,
 }
 
-/// A backend failure; the driver reports it to the machine as [`Observation::Failed`].
+/// Why a backend could not serve a request. A failed request is fed to the machine as
+/// [`Observation::Failed`] (the strategy degrades gracefully); a fatal one stops the run,
+/// because the backend cannot serve the next request either.
 #[derive(Debug, Clone, PartialEq, Eq, Error, Serialize, Deserialize)]
-#[error("{0}")]
-pub struct BackendError(pub String);
+#[error("{message}")]
+pub struct BackendError {
+    pub message: String,
+    /// The backend cannot serve any further request (device lost, engine crashed, no model).
+    pub fatal: bool,
+}
+
+impl BackendError {
+    /// This request failed; later ones may succeed.
+    pub fn failed(message: impl Into<String>) -> Self {
+        Self { message: message.into(), fatal: false }
+    }
+
+    /// Nothing more can be served: the driver stops the run with this error.
+    pub fn fatal(message: impl Into<String>) -> Self {
+        Self { message: message.into(), fatal: true }
+    }
+}
 
 /// What the native CLI and the eval harness implement over the real engine.
 pub trait Backend {
@@ -155,10 +203,13 @@ pub enum DriveError {
     Protocol(#[from] PlannerError),
     #[error("the strategy did not finish within {limit} actions")]
     ActionLimit { limit: usize },
+    #[error("the backend cannot go on: {0}")]
+    Backend(BackendError),
 }
 
-/// Drive `strategy` to the end with `backend`, returning the trace. Backend errors are fed to
-/// the machine (which degrades gracefully), never returned.
+/// Drive `strategy` to the end with `backend`, returning the trace. A failed request is fed to
+/// the machine (which degrades gracefully); a fatal backend error ends the run with
+/// [`DriveError::Backend`].
 pub fn run_to_completion<S, B>(strategy: &mut S, backend: &mut B) -> Result<Trace, DriveError>
 where
     S: Strategy + ?Sized,
@@ -166,7 +217,7 @@ where
 {
     let limit = strategy.max_actions();
     for _ in 0..limit {
-        match perform(&strategy.next_action(), backend) {
+        match perform(&strategy.next_action(), backend).map_err(DriveError::Backend)? {
             None => return Ok(strategy.trace().clone()),
             Some(obs) => strategy.feed(obs)?,
         }
@@ -175,22 +226,24 @@ where
 }
 
 /// Carries out one action with `backend` and returns the observation to feed back (`None` for
-/// `Done`). Backend errors become [`Observation::Failed`].
-pub fn perform<B: Backend + ?Sized>(action: &Action, backend: &mut B) -> Option<Observation> {
-    Some(match action {
-        Action::Done(_) => return None,
+/// `Done`). A failed request becomes [`Observation::Failed`]; a fatal error is returned.
+pub fn perform<B: Backend + ?Sized>(action: &Action, backend: &mut B) -> Result<Option<Observation>, BackendError> {
+    let fed_back = |request_id, e: BackendError| if e.fatal { Err(e) } else { Ok(Observation::Failed { request_id, error: e.message }) };
+    Ok(Some(match action {
+        Action::Done(_) => return Ok(None),
         Action::Generate(req) => match backend.generate(req) {
             Ok(g) => Observation::Generated {
                 request_id: req.request_id,
                 text: g.text,
                 tokens_in: g.tokens_in,
                 tokens_out: g.tokens_out,
+                truncated: g.truncated,
             },
-            Err(e) => Observation::Failed { request_id: req.request_id, error: e.0 },
+            Err(e) => fed_back(req.request_id, e)?,
         },
         Action::Retrieve(req) => match backend.retrieve(&req.query, req.k) {
             Ok(templates) => Observation::Retrieved { request_id: req.request_id, templates },
-            Err(e) => Observation::Failed { request_id: req.request_id, error: e.0 },
+            Err(e) => fed_back(req.request_id, e)?,
         },
-    })
+    }))
 }

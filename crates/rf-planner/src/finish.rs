@@ -49,7 +49,10 @@ impl FinalStage {
         }
     }
 
-    pub fn on_text(&mut self, text: String, max_retries: u32, core: &mut Core) -> FinalStep {
+    /// `truncated`: the reply was cut off by its budget. Only a closed `\boxed{}` counts as
+    /// an answer in a cut-off text; the lenient reading would pick up whatever number the
+    /// model was writing when it was stopped.
+    pub fn on_text(&mut self, text: String, truncated: bool, max_retries: u32, core: &mut Core) -> FinalStep {
         let answer = boxed_answer(&text);
         if self.attempt == 0 {
             self.text = text.clone();
@@ -60,6 +63,10 @@ impl FinalStage {
             return FinalStep::Finished { final_text: self.text.clone(), answer };
         }
         if self.attempt >= max_retries {
+            if truncated {
+                core.trace.flags.budget_ran_out = true;
+                return FinalStep::Finished { final_text: self.text.clone(), answer: None };
+            }
             // No boxed answer even after the retries: read it as benchmarks would.
             let answer = extract_answer(&self.text);
             core.trace.flags.answer_unboxed = answer.is_some();

@@ -79,13 +79,13 @@ impl Strategy for Guided {
         match self.core.accept(obs)? {
             // A failed retrieval arrives as no cards: the solution is then plain direct.
             Reply::Cards { cards, .. } => self.start_solution(&cards),
-            Reply::Text { text, .. } => {
+            Reply::Text { text, truncated, .. } => {
                 let Some(stage) = self.stage.as_mut() else { return Ok(()) };
                 if stage.attempt == 0 {
                     self.core.trace.totals.trajectories += 1;
                 }
                 if let FinalStep::Finished { final_text, answer } =
-                    stage.on_text(text, self.config.max_boxed_retries, &mut self.core)
+                    stage.on_text(text, truncated, self.config.max_boxed_retries, &mut self.core)
                 {
                     self.core.finish(final_text, answer);
                 }

@@ -56,6 +56,7 @@
 //!         text: r#"{"steps": [{"template": "Addition", "tags": ["arithmetic"], "sub_goal": "add"}]}"#.into(),
 //!         tokens_in: 10,
 //!         tokens_out: 20,
+//!         truncated: false,
 //!     })
 //!     .unwrap();
 //! assert!(matches!(planner.next_action(), Action::Retrieve(_)));

@@ -356,13 +356,13 @@ impl Planner {
                 self.on_evaluation(step, request_id, &text);
             }
             (Phase::Final, reply) => {
-                let text = reply.into_text();
+                let (text, truncated) = reply.into_generated();
                 let max = self.config.max_boxed_retries;
                 let Some(stage) = self.final_stage.as_mut() else {
                     self.core.finish(text, None);
                     return;
                 };
-                match stage.on_text(text, max, &mut self.core) {
+                match stage.on_text(text, truncated, max, &mut self.core) {
                     FinalStep::Again => {}
                     FinalStep::Finished { final_text, answer } => {
                         if self.core.trace.flags.direct_fallback {

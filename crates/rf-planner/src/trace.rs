@@ -47,6 +47,9 @@ pub struct Exchange {
     pub tokens_out: u64,
     /// Backend error, if the request failed.
     pub error: Option<String>,
+    /// The generation was cut off by its token budget or the context's end.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub truncated: bool,
 }
 
 /// One step of a navigator plan.
@@ -191,6 +194,10 @@ pub struct Flags {
     pub answer_unboxed: bool,
     /// No answer at all in the end.
     pub answer_missing: bool,
+    /// No answer because the last generation was cut off by its token budget (or the context's
+    /// end) before it got there: a bigger budget may help.
+    #[serde(default)]
+    pub budget_ran_out: bool,
     /// Backend failures observed.
     pub backend_errors: u32,
 }

@@ -164,7 +164,16 @@ impl Action {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Observation {
-    Generated { request_id: RequestId, text: String, tokens_in: u64, tokens_out: u64 },
+    /// `truncated`: the generation was stopped by its token budget or the end of the context
+    /// rather than ending by itself (a cut-off text is never read leniently for an answer).
+    Generated {
+        request_id: RequestId,
+        text: String,
+        tokens_in: u64,
+        tokens_out: u64,
+        #[serde(default)]
+        truncated: bool,
+    },
     Retrieved { request_id: RequestId, templates: Vec<TemplateCard> },
     /// The backend could not serve the request. The machine treats this like an empty answer.
     Failed { request_id: RequestId, error: String },

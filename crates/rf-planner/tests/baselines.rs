@@ -3,7 +3,7 @@ mod common;
 
 use common::*;
 use rf_planner::{
-    Backend, BackendError, BestOfN, BestOfNConfig, Direct, DirectConfig, ExchangeKind, GenerateRequest, Generation,
+    Action, Backend, BackendError, Observation, BestOfN, BestOfNConfig, Direct, DirectConfig, ExchangeKind, GenerateRequest, Generation,
     Guided, GuidedConfig, Mcts, MctsConfig, MctsValue, Strategy, StrategyKind, StrategySpec, TemplateCard,
     run_to_completion,
 };
@@ -18,6 +18,32 @@ fn direct_is_one_generation() {
     assert_eq!(trace.totals.trajectories, 1);
     assert_eq!(trace.totals.generations, 1);
     assert!(backend.user_prompt(0).contains(PROBLEM));
+}
+
+/// Feeds `replies` to a Direct run, each marked cut off by the budget or not.
+fn direct_with_replies(replies: &[&str], truncated: bool) -> (Option<String>, bool) {
+    let mut d = Direct::new(PROBLEM, DirectConfig::default());
+    for text in replies {
+        let Action::Generate(req) = d.next_action() else { panic!("expected a generation") };
+        let obs = Observation::Generated { request_id: req.request_id, text: text.to_string(), tokens_in: 5, tokens_out: 2, truncated };
+        d.feed(obs).unwrap();
+    }
+    let Action::Done(outcome) = d.next_action() else { panic!("expected the run to end") };
+    (outcome.answer, d.trace().flags.budget_ran_out)
+}
+
+// The page showed "Final answer: 12" for a 2-token budget: the number the model was writing
+// when it was stopped had been read leniently as its answer.
+#[test]
+fn number_in_a_cut_off_reply_is_not_an_answer() {
+    let replies = ["1.\n\n12", "The answer is 12"];
+    assert_eq!(direct_with_replies(&replies, false), (Some("12".to_string()), false));
+    assert_eq!(direct_with_replies(&replies, true), (None, true));
+}
+
+#[test]
+fn closed_box_in_a_cut_off_reply_is_still_the_answer() {
+    assert_eq!(direct_with_replies(&["so \\boxed{13} and then we check that"], true), (Some("13".to_string()), false));
 }
 
 #[test]
@@ -126,10 +152,10 @@ impl Backend for MctsFake {
         } else {
             "Score: 6".into()
         };
-        Ok(Generation { text, tokens_in: 10, tokens_out: 5 })
+        Ok(Generation { text, tokens_in: 10, tokens_out: 5, truncated: false })
     }
     fn retrieve(&mut self, _: &str, _: u32) -> Result<Vec<TemplateCard>, BackendError> {
-        Err(BackendError("no retrieval in mcts".into()))
+        Err(BackendError::failed("no retrieval in mcts"))
     }
 }
 

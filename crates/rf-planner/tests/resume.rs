@@ -15,28 +15,7 @@ fn reference(spec: &StrategySpec, mut backend: Scripted) -> (Vec<Action>, Vec<Ob
     for _ in 0..m.max_actions() {
         let a = m.next_action();
         actions.push(a.clone());
-        let obs = match a {
-            Action::Done(_) => break,
-            Action::Generate(req) => {
-                use rf_planner::Backend;
-                match backend.generate(&req) {
-                    Ok(g) => Observation::Generated {
-                        request_id: req.request_id,
-                        text: g.text,
-                        tokens_in: g.tokens_in,
-                        tokens_out: g.tokens_out,
-                    },
-                    Err(e) => Observation::Failed { request_id: req.request_id, error: e.0 },
-                }
-            }
-            Action::Retrieve(req) => {
-                use rf_planner::Backend;
-                match backend.retrieve(&req.query, req.k) {
-                    Ok(templates) => Observation::Retrieved { request_id: req.request_id, templates },
-                    Err(e) => Observation::Failed { request_id: req.request_id, error: e.0 },
-                }
-            }
-        };
+        let Some(obs) = rf_planner::perform(&a, &mut backend).expect("scripted backends fail only softly") else { break };
         observations.push(obs.clone());
         m.feed(obs).unwrap();
     }
@@ -119,7 +98,7 @@ fn next_action_repeats_the_outstanding_request() {
 #[test]
 fn misuse_is_rejected_and_changes_nothing() {
     let mut m = StrategySpec::ReasonFlux(PlannerConfig::default()).start(PROBLEM);
-    let plan_obs = |id| Observation::Generated { request_id: id, text: PLAN2.into(), tokens_in: 1, tokens_out: 1 };
+    let plan_obs = |id| Observation::Generated { request_id: id, text: PLAN2.into(), tokens_in: 1, tokens_out: 1, truncated: false };
 
     // Before any action.
     let before = serde_json::to_string(&m).unwrap();
@@ -149,7 +128,7 @@ fn misuse_is_rejected_and_changes_nothing() {
     // After Done.
     let mut d = StrategySpec::Direct(DirectConfig::default()).start(PROBLEM);
     let Action::Generate(req) = d.next_action() else { panic!() };
-    d.feed(Observation::Generated { request_id: req.request_id, text: "\\boxed{2}".into(), tokens_in: 0, tokens_out: 0 })
+    d.feed(Observation::Generated { request_id: req.request_id, text: "\\boxed{2}".into(), tokens_in: 0, tokens_out: 0, truncated: false })
         .unwrap();
     assert!(d.next_action().is_done());
     let before = serde_json::to_string(&d).unwrap();

@@ -67,15 +67,3 @@ fn hierarchy_boost_prefers_the_subject() {
     };
     assert!(share(&boosted) > share(&plain), "boost did not move counting-probability templates up");
 }
-
-#[test]
-fn query_latency_is_low() {
-    let (library, retriever) = setup();
-    let queries = labelled_queries(&library);
-    let start = std::time::Instant::now();
-    for q in &queries {
-        std::hint::black_box(retriever.search(&q.text, 5));
-    }
-    let per_query_ms = start.elapsed().as_secs_f64() * 1e3 / queries.len() as f64;
-    assert!(per_query_ms < 10.0, "{per_query_ms:.3} ms/query");
-}

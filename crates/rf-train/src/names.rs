@@ -9,7 +9,8 @@ use rf_templates::{Library, Retriever};
 use serde::Serialize;
 
 use crate::Result;
-use crate::data::{PLAN_STEPS, SftExample, engine_messages};
+use crate::data::{PLAN_STEPS, SftExample};
+use rf_solve::engine_messages;
 
 /// Counts over a set of navigator plans.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]

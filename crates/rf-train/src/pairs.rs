@@ -11,11 +11,12 @@ use std::ops::ControlFlow;
 use rf_engine::{GenerationConfig, LocalModel, SamplingConfig};
 use rf_planner::parse::parse_plan;
 use rf_planner::prompts::plan_messages;
-use rf_planner::{Action, Backend, ModelRole, Observation, Planner, PlannerConfig, Strategy, run_to_completion};
+use rf_planner::{Action, Backend, DriveError, ModelRole, Observation, Planner, PlannerConfig, Strategy, run_to_completion};
 use serde::{Deserialize, Serialize};
 
 use crate::Result;
-use crate::data::{PLAN_STEPS, engine_messages};
+use crate::data::PLAN_STEPS;
+use rf_solve::engine_messages;
 
 /// A problem with its reference answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -24,16 +25,35 @@ pub struct Problem {
     pub answer: String,
 }
 
+/// Which part of the problems a pair was made from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Split {
+    /// Problems DPO trains on.
+    Train,
+    /// Problems kept out of training, for the held-out preference accuracy.
+    HeldOut,
+}
+
+impl Split {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Split::Train => "train",
+            Split::HeldOut => "held_out",
+        }
+    }
+}
+
 /// One line of a pairs file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PreferencePair {
     pub problem: String,
     pub chosen: String,
     pub rejected: String,
     pub chosen_score: f64,
     pub rejected_score: f64,
-    /// `train` or `held_out`.
-    pub split: String,
+    pub split: Split,
 }
 
 /// A sampled trajectory and how well it guided the inference model.
@@ -72,21 +92,18 @@ pub fn sample_trajectories(
 }
 
 /// Runs the planner on `problem` with `plan` standing in for the navigator's plan and grades
-/// the final answer.
-pub fn solves_with_plan<B: Backend>(plan: &str, problem: &Problem, config: &PlannerConfig, backend: &mut B) -> bool {
+/// the final answer. A fatal backend error (or a planner bug) is returned, not scored as a
+/// miss: a lost device would otherwise turn every later trajectory into a zero.
+pub fn solves_with_plan<B: Backend>(plan: &str, problem: &Problem, config: &PlannerConfig, backend: &mut B) -> std::result::Result<bool, DriveError> {
     let mut planner = Planner::new(problem.text.clone(), config.clone());
     if let Action::Generate(g) = planner.next_action()
         && g.role == ModelRole::Navigator
     {
-        let obs = Observation::Generated { request_id: g.request_id, text: plan.to_string(), tokens_in: 0, tokens_out: 0 };
-        if planner.feed(obs).is_err() {
-            return false;
-        }
+        let obs = Observation::Generated { request_id: g.request_id, text: plan.to_string(), tokens_in: 0, tokens_out: 0, truncated: false };
+        planner.feed(obs)?;
     }
-    match run_to_completion(&mut planner, backend) {
-        Ok(trace) => trace.answer.is_some_and(|a| rf_grade::grade(&problem.answer, &a).equivalent),
-        Err(_) => false,
-    }
+    let trace = run_to_completion(&mut planner, backend)?;
+    Ok(trace.answer.is_some_and(|a| rf_grade::grade(&problem.answer, &a).equivalent))
 }
 
 /// Scores each trajectory on `problem` plus `similar`, each carried out `runs` times (planner
@@ -99,25 +116,25 @@ pub fn score_trajectories<B: Backend>(
     config: &PlannerConfig,
     runs: usize,
     backend: &mut B,
-) -> Vec<ScoredTrajectory> {
+) -> std::result::Result<Vec<ScoredTrajectory>, DriveError> {
     let set: Vec<&Problem> = std::iter::once(problem).chain(similar).collect();
     let runs = runs.max(1);
-    trajectories
-        .iter()
-        .map(|t| {
-            let solved: usize = (0..runs)
-                .map(|r| {
-                    let config = PlannerConfig { seed: config.seed.wrapping_add(r as u64 * 1000), ..config.clone() };
-                    set.iter().filter(|p| solves_with_plan(t, p, &config, backend)).count()
-                })
-                .sum();
-            ScoredTrajectory { text: t.clone(), score: solved as f64 / (set.len() * runs) as f64 }
-        })
-        .collect()
+    let mut scored = Vec::with_capacity(trajectories.len());
+    for t in trajectories {
+        let mut solved = 0usize;
+        for r in 0..runs {
+            let config = PlannerConfig { seed: config.seed.wrapping_add(r as u64 * 1000), ..config.clone() };
+            for p in &set {
+                solved += usize::from(solves_with_plan(t, p, &config, backend)?);
+            }
+        }
+        scored.push(ScoredTrajectory { text: t.clone(), score: solved as f64 / (set.len() * runs) as f64 });
+    }
+    Ok(scored)
 }
 
 /// (better, worse) pairs from scored trajectories, best-versus-worst first, at most `max_pairs`.
-pub fn make_pairs(problem: &str, scored: &[ScoredTrajectory], split: &str, max_pairs: usize) -> Vec<PreferencePair> {
+pub fn make_pairs(problem: &str, scored: &[ScoredTrajectory], split: Split, max_pairs: usize) -> Vec<PreferencePair> {
     let mut pairs = Vec::new();
     for a in scored {
         for b in scored {
@@ -128,7 +145,7 @@ pub fn make_pairs(problem: &str, scored: &[ScoredTrajectory], split: &str, max_p
                     rejected: b.text.clone(),
                     chosen_score: a.score,
                     rejected_score: b.score,
-                    split: split.to_string(),
+                    split,
                 });
             }
         }
@@ -168,11 +185,11 @@ mod tests {
 
     #[test]
     fn pairs_only_from_different_scores_best_gap_first() {
-        let pairs = make_pairs("x", &[scored("a", 1.0), scored("b", 0.0), scored("c", 0.5), scored("d", 0.0)], "train", 10);
+        let pairs = make_pairs("x", &[scored("a", 1.0), scored("b", 0.0), scored("c", 0.5), scored("d", 0.0)], Split::Train, 10);
         assert_eq!(pairs.len(), 5);
         assert_eq!((pairs[0].chosen_score, pairs[0].rejected_score), (1.0, 0.0));
         assert!(pairs.iter().all(|p| p.chosen_score > p.rejected_score));
-        assert!(make_pairs("x", &[scored("a", 0.0), scored("b", 0.0)], "train", 10).is_empty());
+        assert!(make_pairs("x", &[scored("a", 0.0), scored("b", 0.0)], Split::Train, 10).is_empty());
     }
 
     /// Answers every inference request with `\boxed{4}` when its seed is at least 1000 (the
@@ -182,7 +199,7 @@ mod tests {
     impl Backend for SeedLuck {
         fn generate(&mut self, r: &rf_planner::GenerateRequest) -> std::result::Result<rf_planner::Generation, rf_planner::BackendError> {
             let text = if r.sampling.seed >= 1000 { "so \\boxed{4}" } else { "so \\boxed{5}" };
-            Ok(rf_planner::Generation { text: text.into(), tokens_in: 1, tokens_out: 1 })
+            Ok(rf_planner::Generation { text: text.into(), tokens_in: 1, tokens_out: 1, truncated: false })
         }
         fn retrieve(&mut self, _: &str, _: u32) -> std::result::Result<Vec<rf_planner::TemplateCard>, rf_planner::BackendError> {
             Ok(Vec::new())
@@ -194,7 +211,7 @@ mod tests {
         let plan = r#"{"steps": [{"template": "Addition", "tags": ["arithmetic"], "sub_goal": "add"}]}"#;
         let problem = Problem { text: "What is 2 + 2?".into(), answer: "4".into() };
         let config = PlannerConfig { max_plan_steps: 1, evaluate_steps: false, ..PlannerConfig::default() };
-        let score = |runs| score_trajectories(&[plan.to_string()], &problem, &[], &config, runs, &mut SeedLuck)[0].score;
+        let score = |runs| score_trajectories(&[plan.to_string()], &problem, &[], &config, runs, &mut SeedLuck).unwrap()[0].score;
         assert_eq!(score(1), 0.0);
         assert_eq!(score(2), 0.5);
         assert_eq!(score(4), 0.75);

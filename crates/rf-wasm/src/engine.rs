@@ -4,7 +4,10 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use js_sys::{Array, Function, Promise, Reflect, Uint8Array};
-use rf_engine::{ChatMessage, Device, EngineError, GenerationConfig, LoadOptions, LocalModel, ModelFiles, SamplingConfig, Step, WeightFormat};
+use rf_engine::{
+    ChatMessage, Device, EngineError, GenerationConfig, LoadOptions, LocalModel, ModelFiles, SamplingConfig, Step, WeightFormat, fit_new_tokens,
+};
+use rf_solve::sampling_config;
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{JsFuture, future_to_promise};
@@ -16,6 +19,8 @@ use crate::error::{engine_error, from_js, js_error, to_js};
 const PREFILL_CHUNK: usize = 64;
 /// Default context (prompt + generated tokens) when the caller gives none.
 const DEFAULT_CONTEXT: usize = 4096;
+/// New tokens when neither the request nor the options name a budget.
+const DEFAULT_MAX_NEW_TOKENS: usize = 256;
 
 /// The compute backend in use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -146,20 +151,11 @@ struct GenerateInput {
     #[serde(default)]
     messages: Option<Vec<ChatMessage>>,
     #[serde(default)]
-    sampling: Option<PlannerSampling>,
+    sampling: Option<rf_planner::Sampling>,
     #[serde(default)]
     stop: Vec<String>,
 }
 
-/// The planner's sampling shape (`rf_planner::Sampling`).
-#[derive(Debug, Clone, Deserialize)]
-struct PlannerSampling {
-    temperature: f32,
-    top_p: f32,
-    top_k: u32,
-    max_new_tokens: u32,
-    seed: u64,
-}
 
 /// Options of `generate`; each overrides the request's value.
 #[derive(Debug, Default, Deserialize)]
@@ -182,6 +178,8 @@ struct GenerateOptions {
 struct GenerateResult {
     text: String,
     finish_reason: rf_engine::FinishReason,
+    /// Stopped by the token budget or the context's end (what the planner's `truncated` takes).
+    truncated: bool,
     prompt_tokens: usize,
     tokens_out: usize,
     prefill_ms: f64,
@@ -383,21 +381,16 @@ impl Engine {
                 return Err(err(EngineError::EmptyPrompt));
             }
             let context = model.model.context_len();
-            let room = context.saturating_sub(prompt_ids.len());
             let sampling = input.sampling.clone();
             let mut max_new = options
                 .max_new_tokens
                 .or(sampling.as_ref().map(|s| s.max_new_tokens as usize))
-                .unwrap_or(256);
+                .unwrap_or(DEFAULT_MAX_NEW_TOKENS);
             if let Some(cap) = options.max_new_tokens_cap {
                 max_new = max_new.min(cap);
             }
-            if room < 2 {
-                return Err(err(EngineError::PromptTooLong { prompt_tokens: prompt_ids.len(), max_new_tokens: max_new, context_len: context }));
-            }
-            let max_new = max_new.min(room - 1).max(1);
-            let base = sampling.map(|s| SamplingConfig { temperature: s.temperature, top_k: s.top_k as usize, top_p: s.top_p, seed: s.seed });
-            let base = base.unwrap_or_else(SamplingConfig::greedy);
+            let max_new = fit_new_tokens(max_new, prompt_ids.len(), context).map_err(err)?;
+            let base = sampling.as_ref().map(sampling_config).unwrap_or_else(SamplingConfig::greedy);
             let mut stop_tokens = model.stop_tokens();
             stop_tokens.sort_unstable();
             let cfg = GenerationConfig {
@@ -466,6 +459,7 @@ impl Engine {
             to_js(&GenerateResult {
                 text: generation.text,
                 finish_reason: generation.finish_reason,
+                truncated: generation.finish_reason.is_cut_off(),
                 prompt_tokens,
                 tokens_out: count,
                 prefill_ms,

@@ -1,4 +1,4 @@
-//! Typed errors for JavaScript: plain `{kind, message}` objects.
+//! Typed errors for JavaScript: plain `{kind, message, fatal}` objects.
 //!
 //! Kinds: `io`, `invalid_model`, `unsupported_model`, `tokenizer`, `empty_prompt`,
 //! `prompt_too_long`, `invalid_request`, `device` (CPU backend failure), `device_lost`
@@ -8,11 +8,18 @@ use rf_engine::EngineError;
 use serde::Serialize;
 use wasm_bindgen::JsValue;
 
-/// Builds the `{kind, message}` object.
+/// Kinds after which the engine cannot serve another request: a planner loop stops on them
+/// instead of feeding them back as a failed request (`rf_planner::BackendError::fatal`; for
+/// engine errors the rule is [`EngineError::is_fatal`], which `device` and `device_lost` come
+/// from).
+pub const FATAL_KINDS: [&str; 5] = ["device", "device_lost", "panic", "not_loaded", "busy"];
+
+/// Builds the `{kind, message, fatal}` object.
 pub fn js_error(kind: &str, message: impl std::fmt::Display) -> JsValue {
     let obj = js_sys::Object::new();
     let _ = js_sys::Reflect::set(&obj, &"kind".into(), &JsValue::from_str(kind));
     let _ = js_sys::Reflect::set(&obj, &"message".into(), &JsValue::from_str(&message.to_string()));
+    let _ = js_sys::Reflect::set(&obj, &"fatal".into(), &JsValue::from_bool(FATAL_KINDS.contains(&kind)));
     obj.into()
 }
 
@@ -86,4 +93,30 @@ pub fn json_from_js(value: JsValue, what: &str) -> Result<serde_json::Value, JsV
         return Ok(serde_json::Value::Null);
     }
     from_js(value, what)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fatal_kinds_follow_the_engine_rule() {
+        let errors = [
+            EngineError::Device("lost".into()),
+            EngineError::EmptyPrompt,
+            EngineError::PromptTooLong { prompt_tokens: 9, max_new_tokens: 4, context_len: 8 },
+            EngineError::Tokenizer("bad".into()),
+        ];
+        for e in &errors {
+            for on_gpu in [false, true] {
+                assert_eq!(FATAL_KINDS.contains(&engine_error_kind(e, on_gpu)), e.is_fatal(), "{e} on_gpu={on_gpu}");
+            }
+        }
+    }
+
+    #[test]
+    fn gpu_panics_read_as_a_lost_device() {
+        assert_eq!(panic_kind("wgpu error: Validation Error (Device lost)"), "device_lost");
+        assert_eq!(panic_kind("index out of bounds: the len is 3 but the index is 7"), "panic");
+    }
 }

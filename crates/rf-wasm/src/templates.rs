@@ -1,6 +1,6 @@
 //! The thought-template bundle for JavaScript.
 use rf_planner::TemplateCard;
-use rf_templates::{Bundle, Library, Retriever, Template};
+use rf_solve::TemplateIndex;
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
@@ -9,8 +9,7 @@ use crate::error::{js_error, to_js};
 /// A decoded template bundle with its retriever.
 #[wasm_bindgen]
 pub struct Templates {
-    library: Library,
-    retriever: Retriever,
+    index: TemplateIndex,
 }
 
 /// One search hit, with what a UI shows.
@@ -26,58 +25,37 @@ struct SearchHit<'a> {
     score: f32,
 }
 
-/// The card the planner receives for a template (same as the native CLI's backend).
-pub fn card(t: &Template) -> TemplateCard {
-    let mut example = format!("Problem: {}\n", t.example.problem);
-    for step in &t.example.solution {
-        example.push_str("- ");
-        example.push_str(step);
-        example.push('\n');
-    }
-    if let Some(answer) = &t.example.answer {
-        example.push_str(&format!("Answer: {answer}\n"));
-    }
-    TemplateCard {
-        id: t.id.clone(),
-        name: t.name.clone(),
-        tags: t.tags.clone(),
-        description: t.description.clone(),
-        steps: t.steps.clone(),
-        example: Some(example),
-    }
-}
-
 #[wasm_bindgen]
 impl Templates {
     /// Decodes a bundle (`reasonflux templates build` output); a damaged file is a
     /// `bad_bundle` error.
     pub fn load(bytes: &[u8]) -> Result<Templates, JsValue> {
-        let bundle = Bundle::decode(bytes).map_err(|e| js_error("bad_bundle", e))?;
-        let (library, retriever) = bundle.into_parts();
-        Ok(Templates { library, retriever })
+        let index = TemplateIndex::from_bundle(bytes).map_err(|e| js_error("bad_bundle", e))?;
+        Ok(Templates { index })
     }
 
     /// Number of templates.
     #[wasm_bindgen(getter)]
     pub fn size(&self) -> usize {
-        self.library.templates.len()
+        self.index.library.templates.len()
     }
 
     /// The library's content version (`sha256:…`).
     #[wasm_bindgen(getter)]
     pub fn version(&self) -> String {
-        self.library.version.clone()
+        self.index.library.version.clone()
     }
 
     /// The `k` best templates for a free-text query:
     /// `[{id, name, tags, description, subject, chapter, section, score}]`.
     pub fn search(&self, query: &str, k: u32) -> Result<JsValue, JsValue> {
         let hits: Vec<SearchHit> = self
+            .index
             .retriever
             .search(query, k as usize)
             .into_iter()
             .filter_map(|hit| {
-                self.library.get(&hit.id).map(|t| SearchHit {
+                self.index.library.get(&hit.id).map(|t| SearchHit {
                     id: &t.id,
                     name: &t.name,
                     tags: &t.tags,
@@ -99,7 +77,7 @@ impl Templates {
 
     /// One template in full, or `undefined`.
     pub fn get(&self, id: &str) -> Result<JsValue, JsValue> {
-        match self.library.get(id) {
+        match self.index.library.get(id) {
             Some(t) => to_js(t),
             None => Ok(JsValue::UNDEFINED),
         }
@@ -108,6 +86,6 @@ impl Templates {
 
 impl Templates {
     pub fn cards(&self, query: &str, k: u32) -> Vec<TemplateCard> {
-        self.retriever.search(query, k as usize).into_iter().filter_map(|h| self.library.get(&h.id)).map(card).collect()
+        self.index.cards(query, k)
     }
 }

@@ -54,16 +54,16 @@ impl Backend for Scripted {
             ModelRole::Navigator => &mut self.navigator,
             ModelRole::Inference => &mut self.inference,
         };
-        let text = queue.pop_front().ok_or_else(|| BackendError(format!("script exhausted for {:?}", request.role)))?;
+        let text = queue.pop_front().ok_or_else(|| BackendError::failed(format!("script exhausted for {:?}", request.role)))?;
         let tokens_in = request.messages.iter().map(|m| m.content.len() as u64 / 4).sum();
         let tokens_out = text.len() as u64 / 4 + 1;
-        Ok(Generation { text, tokens_in, tokens_out })
+        Ok(Generation { text, tokens_in, tokens_out, truncated: false })
     }
 
     fn retrieve(&mut self, query: &str, k: u32) -> Result<Vec<TemplateCard>, BackendError> {
         self.queries.push(query.to_string());
         if self.retrieval_down {
-            return Err(BackendError("retriever offline".into()));
+            return Err(BackendError::failed("retriever offline"));
         }
         let q = query.to_lowercase();
         let mut scored: Vec<(usize, &TemplateCard)> = self
@@ -117,7 +117,7 @@ pub const CONTINUE: &str = r#"{"decision": "continue"}"#;
 /// Drive by hand, returning the number of distinct actions (Done included).
 pub fn drive<S: Strategy + ?Sized>(s: &mut S, backend: &mut Scripted, limit: usize) -> usize {
     for n in 1..=limit {
-        match rf_planner::perform(&s.next_action(), backend) {
+        match rf_planner::perform(&s.next_action(), backend).expect("no fatal backend errors in scripts") {
             None => return n,
             Some(obs) => s.feed(obs).expect("protocol"),
         }
