@@ -5,7 +5,17 @@ pub const MAX_RESPONSE_BYTES: usize = 1 << 20;
 /// Extracted answers longer than this (in chars) are rejected.
 const MAX_ANSWER_CHARS: usize = 2_000;
 
-/// Content of the last `\boxed{...}` / `\fbox{...}` / `\boxed x`, if any.
+/// Box contents that are the prompt's placeholder copied, not an answer (`\boxed{answer}`).
+const PLACEHOLDERS: [&str; 8] = ["answer", "final answer", "your answer", "the answer", "final_answer", "...", "\\ldots", "\\dots"];
+
+/// Whether a box's content can be an answer: not empty, not too long, not a placeholder.
+fn is_answer_text(inner: &str) -> bool {
+    let bare = inner.strip_prefix("\\text{").and_then(|t| t.strip_suffix('}')).unwrap_or(inner).trim();
+    !inner.is_empty() && inner.chars().count() <= MAX_ANSWER_CHARS && !PLACEHOLDERS.contains(&bare.to_lowercase().as_str())
+}
+
+/// Content of the last `\boxed{...}` / `\fbox{...}` / `\boxed x` that holds an answer (a
+/// copied placeholder such as `\boxed{answer}` is skipped), if any.
 pub fn last_boxed(text: &str) -> Option<String> {
     let c: Vec<char> = text.chars().collect();
     // Matching close for every `{` in one linear pass (same escape rule as `match_brace`).
@@ -55,11 +65,11 @@ pub fn last_boxed(text: &str) -> Option<String> {
                 if let Some(end) = close_of.get(k).copied().filter(|e| *e != usize::MAX) {
                     let inner: String = c[k + 1..end - 1].iter().collect();
                     let inner = inner.trim().to_string();
-                    if !inner.is_empty() && inner.chars().count() <= MAX_ANSWER_CHARS {
+                    if is_answer_text(&inner) {
                         return Some(inner);
                     }
                 }
-                continue; // unbalanced or empty: try an earlier one
+                continue; // unbalanced, empty or a placeholder: try an earlier one
             }
             // `\boxed 5`: up to the next `$`, whitespace after content, or end.
             if c.get(j) == Some(&' ') {
@@ -72,7 +82,7 @@ pub fn last_boxed(text: &str) -> Option<String> {
                 }
                 let inner: String = c[st..j].iter().collect();
                 let inner = inner.trim().trim_end_matches(['.', ',']).to_string();
-                if !inner.is_empty() && inner.chars().count() <= MAX_ANSWER_CHARS {
+                if is_answer_text(&inner) {
                     return Some(inner);
                 }
             }
@@ -242,6 +252,8 @@ mod tests {
         assert_eq!(extract("answer \\boxed 5$"), Some("5".into()));
         assert_eq!(extract("\\fbox{7}"), Some("7".into()));
         assert_eq!(extract("\\boxed{ unbalanced"), None);
+        assert_eq!(extract("\\boxed{answer}"), None, "the prompt's placeholder copied");
+        assert_eq!(extract("so \\boxed{12}. Final: \\boxed{\\text{Answer}}"), Some("12".into()));
         assert_eq!(extract("\\boxed{a}{b} then \\boxed{\\frac{1}{2}}"), Some("\\frac{1}{2}".into()));
         assert_eq!(extract("The final answer is $42$."), Some("42".into()));
         assert_eq!(extract("Answer: 3, 5"), Some("3, 5".into()));

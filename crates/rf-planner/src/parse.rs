@@ -134,8 +134,31 @@ fn step_from_value(v: &Value) -> Option<PlanStep> {
         return None;
     }
     let template = if name.is_empty() { clamp_chars(&one_line(&goal), 80) } else { name };
+    if !names_a_method(&template) {
+        return None;
+    }
     let sub_goal = if goal.is_empty() { template.clone() } else { goal };
     Some(PlanStep { template, tags, sub_goal })
+}
+
+/// Whether a step's template names a method in words (`Vieta's formulas`), not only a formula
+/// fragment (`75 - 165 = -90`, `2\frac{3`): it must hold a word of at least three letters
+/// that is not a LaTeX command. A fragment would be a retrieval query of noise.
+pub fn names_a_method(template: &str) -> bool {
+    let mut after_backslash = false;
+    let mut run = 0usize;
+    for c in template.chars().chain(std::iter::once(' ')) {
+        if c.is_alphabetic() {
+            run += 1;
+            continue;
+        }
+        if run >= 3 && !after_backslash {
+            return true;
+        }
+        after_backslash = c == '\\';
+        run = 0;
+    }
+    false
 }
 
 /// Steps from lines like `1. …`, `2) …`, `Step 3: …`.
@@ -150,6 +173,9 @@ pub fn numbered_list(text: &str, max_steps: usize) -> Vec<PlanStep> {
         }
         let (main, tags) = split_tags(body);
         let (name, goal) = split_name(&main);
+        if !names_a_method(&name) {
+            continue;
+        }
         out.push(PlanStep {
             template: clamp_chars(&one_line(&name), MAX_NAME_CHARS),
             tags,
@@ -268,6 +294,30 @@ fn decision_from_word(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn formula_fragments_are_not_methods() {
+        for fragment in ["75 - 165 = -90", "\\", "2\\frac{3", "x^2+3x-4 = 0 \\implies x = 1"] {
+            assert!(!names_a_method(fragment), "{fragment}");
+        }
+        for method in ["Vieta's formulas", "Heron's formula", "AM-GM inequality", "Sum of an arithmetic series"] {
+            assert!(names_a_method(method), "{method}");
+        }
+    }
+
+    // Regression: a cut-off prose plan (Qwen-0.5B, math500) had its display math
+    // `\\[ 75 - 165 = -90 \\]` "repaired" into a JSON list, so a formula became the first
+    // step and its retrieval query. The numbered list around it is the plan.
+    #[test]
+    fn display_math_is_not_a_repaired_plan() {
+        let text = "Let's break down the steps:\n\n\
+            1. **Identify the number of dimes and nickels**: Hillary has 11 coins in total.\n\
+            2. **Determine how many nickels are needed**: subtract the values:\n   \\[\n   75 - 165 = -90\n   \\]\n   Since we cannot";
+        let (steps, source) = parse_plan(text, 6).unwrap();
+        assert_eq!(source, PlanSource::NumberedList);
+        assert_eq!(steps[0].template, "Identify the number of dimes and nickels");
+        assert_eq!(steps.len(), 2, "{steps:?}");
+    }
 
     #[test]
     fn plan_json_variants() {

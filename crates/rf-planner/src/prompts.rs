@@ -1,12 +1,15 @@
 //! Every prompt the machines send, in one place. Bump [`PROMPT_VERSION`] whenever a wording
-//! changes: the trace records it so evaluations can be compared like for like.
+//! or the reading of the replies changes: the trace records it so evaluations can be compared
+//! like for like.
 
 use crate::text::{clamp_chars, clamp_middle};
 use crate::trace::PlanStep;
 use crate::types::{ChatMessage, TemplateCard};
 
-/// Version of the prompt set; recorded in every trace.
-pub const PROMPT_VERSION: &str = "rf-prompts-3";
+/// Version of the prompt set and of how replies are read; recorded in every trace.
+/// `rf-prompts-4`: a plan step must name a method in words (formula fragments are dropped), and
+/// a copied `\boxed{answer}` placeholder is no answer (it triggers the boxed-answer retry).
+pub const PROMPT_VERSION: &str = "rf-prompts-4";
 
 /// Longest piece of earlier model output quoted back into a prompt.
 pub const MAX_QUOTED_CHARS: usize = 3000;
