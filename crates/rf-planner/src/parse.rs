@@ -141,22 +141,25 @@ fn step_from_value(v: &Value) -> Option<PlanStep> {
     Some(PlanStep { template, tags, sub_goal })
 }
 
-/// Whether a step's template names a method in words (`Vieta's formulas`), not only a formula
-/// fragment (`75 - 165 = -90`, `2\frac{3`): it must hold a word of at least three letters
-/// that is not a LaTeX command. A fragment would be a retrieval query of noise.
+/// Whether a step's template names a method in words (`Vieta's formulas`, `AM-GM`), not only
+/// a formula fragment (`75 - 165 = -90`, `2\frac{3`): it must hold a word of at least three
+/// letters, or an upper-case abbreviation of two, that is not a LaTeX command. A fragment would
+/// be a retrieval query of noise.
 pub fn names_a_method(template: &str) -> bool {
+    let mut word = String::new();
     let mut after_backslash = false;
-    let mut run = 0usize;
     for c in template.chars().chain(std::iter::once(' ')) {
         if c.is_alphabetic() {
-            run += 1;
+            word.push(c);
             continue;
         }
-        if run >= 3 && !after_backslash {
+        let n = word.chars().count();
+        let is_word = n >= 3 || (n == 2 && word.chars().all(char::is_uppercase));
+        if is_word && !after_backslash {
             return true;
         }
         after_backslash = c == '\\';
-        run = 0;
+        word.clear();
     }
     false
 }
@@ -297,10 +300,10 @@ mod tests {
 
     #[test]
     fn formula_fragments_are_not_methods() {
-        for fragment in ["75 - 165 = -90", "\\", "2\\frac{3", "x^2+3x-4 = 0 \\implies x = 1"] {
+        for fragment in ["75 - 165 = -90", "\\", "2\\frac{3", "x^2+3x-4 = 0 \\implies x = 1", "ab+5b+2a+10"] {
             assert!(!names_a_method(fragment), "{fragment}");
         }
-        for method in ["Vieta's formulas", "Heron's formula", "AM-GM inequality", "Sum of an arithmetic series"] {
+        for method in ["Vieta's formulas", "Heron's formula", "AM-GM", "CRT", "Sum of an arithmetic series"] {
             assert!(names_a_method(method), "{method}");
         }
     }
@@ -325,16 +328,16 @@ mod tests {
         assert_eq!(s, PlanSource::Json);
         assert_eq!(p[0].template, "Vieta");
         assert_eq!(p[0].tags, vec!["quadratic"]);
-        let (p, s) = parse_plan("Plan:\n```json\n[{'name': 'A', tags: 'x, y', goal: 'g',}, {'name': 'B'\n", 8).unwrap();
+        let (p, s) = parse_plan("Plan:\n```json\n[{'name': 'Heron', tags: 'x, y', goal: 'g',}, {'name': 'Telescoping'\n", 8).unwrap();
         assert_eq!(s, PlanSource::RepairedJson);
         assert_eq!(p.len(), 2);
         assert_eq!(p[0].tags, vec!["x", "y"]);
-        assert_eq!(p[1].sub_goal, "B");
+        assert_eq!(p[1].sub_goal, "Telescoping");
     }
 
     #[test]
     fn latex_survives_json_escapes() {
-        let (p, _) = parse_plan(r#"{"steps":[{"template":"T","sub_goal":"compute \frac{1}{2} \times \theta"}]}"#, 8).unwrap();
+        let (p, _) = parse_plan(r#"{"steps":[{"template":"Telescoping","sub_goal":"compute \frac{1}{2} \times \theta"}]}"#, 8).unwrap();
         assert_eq!(p[0].sub_goal, "compute \\frac{1}{2} \\times \\theta");
     }
 
@@ -355,7 +358,7 @@ mod tests {
         let (d, src, _) = parse_decision(r#"I think {"decision": "retrieve", "query": "law of cosines"}"#, 8);
         assert_eq!(d, Decision::Retrieve { query: "law of cosines".into() });
         assert_eq!(src, DecisionSource::Json);
-        let (d, _, _) = parse_decision(r#"{"decision":"revise","steps":[{"template":"T","sub_goal":"g"}]}"#, 8);
+        let (d, _, _) = parse_decision(r#"{"decision":"revise","steps":[{"template":"Telescoping","sub_goal":"g"}]}"#, 8);
         assert!(matches!(d, Decision::Revise { steps } if steps.len() == 1));
         assert_eq!(parse_decision("blah", 8).1, DecisionSource::Default);
         assert_eq!(parse_decision("I would RETRIEVE another", 8).0, Decision::Retrieve { query: String::new() });
