@@ -30,7 +30,7 @@ up_to_date() {
 }
 
 command -v unzip >/dev/null || { echo "unzip is needed: apt-get install -y unzip" >&2; exit 1; }
-command -v cargo >/dev/null || { echo "cargo is needed: https://rustup.rs (see ../shared/docs/toolchain.md)" >&2; exit 1; }
+command -v cargo >/dev/null || { echo "cargo is needed: https://rustup.rs (the stable toolchain; scripts/build-wasm.sh adds the wasm32 target)" >&2; exit 1; }
 [ -n "$cli_problem" ] || command -v node >/dev/null || { echo "node is needed to serve the page: apt-get install -y nodejs npm" >&2; exit 1; }
 
 step "models (SmolLM2-135M, 98 MB; Qwen2.5-Coder-0.5B, 491 MB; sha256-checked, kept in assets/)"
