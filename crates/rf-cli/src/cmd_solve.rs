@@ -4,7 +4,9 @@ use std::path::PathBuf;
 
 use rf_planner::{BestOfNConfig, GuidedConfig, ModelRole, StrategyKind, StrategySpec, run_to_completion};
 
-use rf_solve::{EngineBackend, TemplateIndex};
+use anyhow::Context;
+use rf_embed::SentenceEncoder;
+use rf_solve::{EngineBackend, RetrieverChoice, TemplateIndex};
 use crate::common::ModelArgs;
 
 /// Strategy and template settings shared by `solve` and `eval`.
@@ -19,6 +21,13 @@ pub struct StrategyArgs {
     /// A built template bundle to use instead of the folder.
     #[arg(long)]
     pub bundle: Option<PathBuf>,
+    /// How templates are found: lexical (BM25F), dense (embeddings), hybrid (both fused) or
+    /// auto (dense for the problem itself, lexical for plan steps).
+    #[arg(long, default_value = "lexical")]
+    pub retriever: RetrieverChoice,
+    /// Sentence encoder for dense and hybrid retrieval (sentence-transformers folder).
+    #[arg(long, default_value = "assets/all-MiniLM-L6-v2")]
+    pub encoder: PathBuf,
     /// A separate navigator model (defaults to the inference model).
     #[arg(long)]
     pub navigator: Option<PathBuf>,
@@ -37,6 +46,17 @@ pub struct StrategyArgs {
 }
 
 impl StrategyArgs {
+    /// The template library with the chosen retriever.
+    pub fn template_index(&self) -> anyhow::Result<TemplateIndex> {
+        let mut index = TemplateIndex::load(self.bundle.as_deref(), &self.templates)?;
+        if self.retriever.needs_encoder() {
+            let encoder = SentenceEncoder::load_dir(&self.encoder, &rf_engine::Device::flex())
+                .with_context(|| format!("loading the sentence encoder from {}", self.encoder.display()))?;
+            index.use_encoder(self.retriever, encoder)?;
+        }
+        Ok(index)
+    }
+
     pub fn spec(&self) -> StrategySpec {
         let mut spec = match self.strategy {
             StrategyKind::Guided => StrategySpec::Guided(GuidedConfig { templates: self.guide_templates, ..GuidedConfig::default() }),
@@ -69,7 +89,7 @@ pub fn run(args: SolveArgs) -> anyhow::Result<()> {
     if args.problem.trim().is_empty() {
         anyhow::bail!("the problem text is empty");
     }
-    let templates = TemplateIndex::load(args.strategy.bundle.as_deref(), &args.strategy.templates)?;
+    let templates = args.strategy.template_index()?;
     let mut inference = args.model.load()?;
     let mut navigator = args.model.load_navigator(args.strategy.navigator.as_ref())?;
     let quiet = args.quiet;

@@ -1,14 +1,37 @@
-//! `reasonflux templates ...`: build the bundle, search it, print library statistics.
-//! Thin wrapper: all logic lives in the `rf-templates` crate.
+//! `reasonflux templates ...`: build the bundle, search it, measure retrieval, print library
+//! statistics. Thin wrapper over `rf-templates` (library, index, fusion) and `rf-embed` (the
+//! sentence encoder of dense retrieval).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use rf_templates::{Bundle, Library, Retriever, read_header};
+use rf_embed::SentenceEncoder;
+use rf_solve::embed_templates;
+use rf_templates::dense::DENSE_SCHEME;
+use rf_templates::{Bundle, Library, Retriever, RetrieverKind, SearchOptions, Subject, read_header};
+
+use crate::retrieval_eval::{self, SetSplit};
 
 const DEFAULT_TEMPLATES_DIR: &str = "templates";
 const DEFAULT_BUNDLE: &str = "www/templates.rfb";
+const DEFAULT_ENCODER: &str = "assets/all-MiniLM-L6-v2";
+const DEFAULT_RETRIEVAL_SET: &str = "evals/retrieval/independent.toml";
+
+/// Where the templates come from: a built bundle or the TOML sources.
+#[derive(clap::Args, Debug)]
+pub struct LibraryArgs {
+    /// Search a built bundle.
+    #[arg(long, conflicts_with = "templates")]
+    bundle: Option<PathBuf>,
+    /// Search the TOML sources directly (default: the `templates` folder); dense retrieval then
+    /// embeds every template first.
+    #[arg(long)]
+    templates: Option<PathBuf>,
+    /// Sentence-transformers folder of the encoder (dense and hybrid retrieval).
+    #[arg(long, default_value = DEFAULT_ENCODER)]
+    encoder: PathBuf,
+}
 
 #[derive(clap::Subcommand, Debug)]
 pub enum TemplatesCommand {
@@ -20,6 +43,10 @@ pub enum TemplatesCommand {
         /// Where to write the bundle.
         #[arg(long, default_value = DEFAULT_BUNDLE)]
         out: PathBuf,
+        /// Also store template embeddings from this sentence-transformers folder (for dense and
+        /// hybrid retrieval; e.g. assets/all-MiniLM-L6-v2).
+        #[arg(long)]
+        encoder: Option<PathBuf>,
     },
     /// Rank templates for a free-text query (a plan step or a problem).
     Search {
@@ -28,12 +55,36 @@ pub enum TemplatesCommand {
         /// How many results to print.
         #[arg(short = 'k', long = "top", default_value_t = 5)]
         k: usize,
-        /// Search a built bundle.
-        #[arg(long, conflicts_with = "templates")]
-        bundle: Option<PathBuf>,
-        /// Search the TOML sources directly (default: the `templates` folder).
+        /// lexical (BM25F), dense (embeddings) or hybrid (both, rank-fused).
+        #[arg(long, default_value = "lexical")]
+        retriever: RetrieverKind,
+        #[command(flatten)]
+        library: LibraryArgs,
+    },
+    /// Recall@1, recall@5 and MRR of each retriever on labelled queries.
+    Eval {
+        /// Problems labelled with the templates that help (format: evals/retrieval/README.md).
+        #[arg(long, default_value = DEFAULT_RETRIEVAL_SET)]
+        set: PathBuf,
+        /// Score one split of the set only.
+        #[arg(long, value_enum)]
+        split: Option<SetSplit>,
+        /// Also score the queries generated from the library (example problem, paraphrased
+        /// name + tags, description).
         #[arg(long)]
-        templates: Option<PathBuf>,
+        library_queries: bool,
+        /// Also score each subject of the set on its own.
+        #[arg(long)]
+        by_subject: bool,
+        /// Retrievers to score (repeatable; default: all three).
+        #[arg(long = "retriever")]
+        retrievers: Vec<RetrieverKind>,
+        /// Hybrid: weight of the dense ranking against the lexical one's 1 (tune on the
+        /// validation split only).
+        #[arg(long, default_value_t = rf_templates::dense::DENSE_WEIGHT)]
+        dense_weight: f32,
+        #[command(flatten)]
+        library: LibraryArgs,
     },
     /// Counts by kind, subject and origin, and the bundle size.
     Stats {
@@ -47,8 +98,13 @@ pub enum TemplatesCommand {
 
 pub fn run(cmd: TemplatesCommand) -> anyhow::Result<()> {
     match cmd {
-        TemplatesCommand::Build { templates, out } => build(&templates, &out),
-        TemplatesCommand::Search { query, k, bundle, templates } => search(&query, k, bundle, templates),
+        TemplatesCommand::Build { templates, out, encoder } => build(&templates, &out, encoder.as_deref()),
+        TemplatesCommand::Search { query, k, retriever, library } => search(&query, k, retriever, &library),
+        TemplatesCommand::Eval { set, split, library_queries, by_subject, retrievers, dense_weight, library } => {
+            let options = SearchOptions { dense_weight, ..SearchOptions::default() };
+            let sets = QuerySets { set, split, library_queries, by_subject };
+            evaluate(&sets, &retrievers, &options, &library)
+        }
         TemplatesCommand::Stats { templates, bundle } => stats(&templates, bundle),
     }
 }
@@ -66,10 +122,24 @@ fn load(dir: &Path) -> anyhow::Result<Library> {
     }
 }
 
-fn build(dir: &Path, out: &Path) -> anyhow::Result<()> {
+fn load_encoder(dir: &Path) -> anyhow::Result<SentenceEncoder> {
+    SentenceEncoder::load_dir(dir, &rf_engine::Device::flex())
+        .with_context(|| format!("loading the sentence encoder from {} (scripts/fetch-assets.sh minilm)", dir.display()))
+}
+
+fn build(dir: &Path, out: &Path, encoder: Option<&Path>) -> anyhow::Result<()> {
     let library = load(dir)?;
     let count = library.len();
-    let bytes = Bundle::from_library(library).encode()?;
+    let dense = match encoder {
+        Some(dir) => Some(embed_templates(&library, &load_encoder(dir)?)?),
+        None => None,
+    };
+    let mut bundle = Bundle::from_library(library);
+    if let Some(dense) = dense {
+        println!("embeddings: {} ({} × {}, {DENSE_SCHEME})", dense.encoder, dense.len(), dense.dim);
+        bundle = bundle.with_dense(dense)?;
+    }
+    let bytes = bundle.encode()?;
     if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
     }
@@ -82,19 +152,34 @@ fn build(dir: &Path, out: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn search(query: &str, k: usize, bundle: Option<PathBuf>, templates: Option<PathBuf>) -> anyhow::Result<()> {
-    let (library, retriever) = match bundle {
+/// The library and a retriever over it, with template embeddings when `kind` needs them, and the
+/// encoder for queries.
+fn open(args: &LibraryArgs, needs_encoder: bool) -> anyhow::Result<(Library, Retriever, Option<SentenceEncoder>)> {
+    let encoder = needs_encoder.then(|| load_encoder(&args.encoder)).transpose()?;
+    let (library, retriever) = match &args.bundle {
         Some(path) => {
-            let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+            let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
             Bundle::decode(&bytes).with_context(|| format!("decoding {}", path.display()))?.into_parts()
         }
         None => {
-            let library = load(&templates.unwrap_or_else(|| PathBuf::from(DEFAULT_TEMPLATES_DIR)))?;
-            let retriever = Retriever::build(&library);
+            let library = load(args.templates.as_deref().unwrap_or(Path::new(DEFAULT_TEMPLATES_DIR)))?;
+            let mut retriever = Retriever::build(&library);
+            if let Some(encoder) = &encoder {
+                retriever = retriever.with_dense(embed_templates(&library, encoder)?)?;
+            }
             (library, retriever)
         }
     };
-    let hits = retriever.search(query, k);
+    if let (Some(encoder), Some(dense)) = (&encoder, retriever.dense()) {
+        dense.check_encoder(encoder.fingerprint())?;
+    }
+    Ok((library, retriever, encoder))
+}
+
+fn search(query: &str, k: usize, kind: RetrieverKind, args: &LibraryArgs) -> anyhow::Result<()> {
+    let (library, retriever, encoder) = open(args, kind.needs_encoder())?;
+    let embedding = encoder.map(|e| e.embed(query)).transpose()?;
+    let hits = retriever.search_by(kind, query, embedding.as_deref(), k, &SearchOptions::default())?;
     if hits.is_empty() {
         println!("no template matches {query:?}");
     }
@@ -102,6 +187,48 @@ fn search(query: &str, k: usize, bundle: Option<PathBuf>, templates: Option<Path
         let Some(t) = library.templates.get(hit.position) else { continue };
         println!("{:>2}. {:>7.3}  {}", rank + 1, hit.score, t.id);
         println!("             {}  [{}]", t.name, t.tags.join(", "));
+    }
+    Ok(())
+}
+
+/// What `templates eval` scores.
+struct QuerySets {
+    set: PathBuf,
+    split: Option<SetSplit>,
+    library_queries: bool,
+    by_subject: bool,
+}
+
+fn evaluate(what: &QuerySets, kinds: &[RetrieverKind], options: &SearchOptions, args: &LibraryArgs) -> anyhow::Result<()> {
+    let QuerySets { set, split, .. } = what;
+    let split = *split;
+    let kinds = if kinds.is_empty() { RetrieverKind::ALL.to_vec() } else { kinds.to_vec() };
+    let (library, retriever, encoder) = open(args, kinds.iter().any(|k| k.needs_encoder()))?;
+    let problems = retrieval_eval::load_set(set, &library)?;
+    let unlabelled = problems.iter().filter(|p| p.labels.is_empty() && split.is_none_or(|s| p.split == s)).count();
+    let split_name = split.map_or("all", SetSplit::as_str);
+    let mut sets = vec![(format!("{} ({split_name})", set.display()), retrieval_eval::problem_queries(&problems, split, None))];
+    if what.by_subject {
+        for subject in Subject::ALL {
+            sets.push((format!("  {}", subject.as_str()), retrieval_eval::problem_queries(&problems, split, Some(subject))));
+        }
+    }
+    if what.library_queries {
+        sets.extend(retrieval_eval::library_query_sets(&library).into_iter().map(|(name, q)| (format!("library: {name}"), q)));
+    }
+    println!("{} templates; {unlabelled} problem(s) of the set have no template in the library (left out)", library.len());
+    println!("{:<48} {:<8} {:>7} {:>9} {:>9} {:>6} {:>9}", "query set", "retriever", "queries", "recall@1", "recall@5", "MRR", "ms/query");
+    for (name, queries) in &sets {
+        for &kind in &kinds {
+            let embed = |text: &str| -> anyhow::Result<Vec<f32>> {
+                Ok(encoder.as_ref().context("no encoder loaded")?.embed(text)?)
+            };
+            let s = retrieval_eval::score(queries, retrieval_eval::ranker(&retriever, kind, options, embed))?;
+            println!(
+                "{:<48} {:<8} {:>7} {:>9.3} {:>9.3} {:>6.3} {:>9.2}",
+                name, kind.as_str(), s.queries, s.recall_at_1, s.recall_at_5, s.mrr, s.ms_per_query
+            );
+        }
     }
     Ok(())
 }

@@ -8,6 +8,7 @@ mod cmd_solve;
 mod cmd_templates;
 mod cmd_train;
 mod common;
+mod retrieval_eval;
 
 use clap::{Parser, Subcommand};
 

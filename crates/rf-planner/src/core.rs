@@ -7,7 +7,7 @@ use crate::text::{clamp_chars, one_line};
 use crate::trace::{Exchange, ExchangeKind, Trace};
 use crate::types::{
     Action, ChatMessage, GenerateRequest, ModelRole, Observation, Outcome, PlannerError,
-    RequestId, RetrieveRequest, SamplingConfig, TemplateCard,
+    QueryForm, RequestId, RetrieveRequest, SamplingConfig, TemplateCard,
 };
 
 /// A request the machine is waiting on.
@@ -84,10 +84,10 @@ impl Core {
     }
 
     /// Issue a retrieval request and make it pending.
-    pub fn retrieve(&mut self, query: String, k: u32) -> Action {
+    pub fn retrieve(&mut self, query: String, form: QueryForm, k: u32) -> Action {
         let id = self.fresh_id();
         let summary = format!("retrieve k={k}: {}", clamp_chars(&one_line(&query), 160));
-        let action = Action::Retrieve(RetrieveRequest { request_id: id, query, k });
+        let action = Action::Retrieve(RetrieveRequest { request_id: id, query, k, form });
         self.pending =
             Some(Pending { action: action.clone(), kind: ExchangeKind::Retrieve, summary });
         action

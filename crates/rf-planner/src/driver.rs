@@ -10,7 +10,7 @@ use crate::kind::StrategyKind;
 use crate::mcts::{Mcts, MctsConfig};
 use crate::reasonflux::{Planner, PlannerConfig};
 use crate::trace::Trace;
-use crate::types::{Action, GenerateRequest, Observation, PlannerError, SamplingConfig, TemplateCard};
+use crate::types::{Action, GenerateRequest, Observation, PlannerError, RetrieveRequest, SamplingConfig, TemplateCard};
 
 /// A solving strategy driven by actions and observations.
 ///
@@ -193,7 +193,7 @@ impl BackendError {
 /// What the native CLI and the eval harness implement over the real engine.
 pub trait Backend {
     fn generate(&mut self, request: &GenerateRequest) -> Result<Generation, BackendError>;
-    fn retrieve(&mut self, query: &str, k: u32) -> Result<Vec<TemplateCard>, BackendError>;
+    fn retrieve(&mut self, request: &RetrieveRequest) -> Result<Vec<TemplateCard>, BackendError>;
 }
 
 /// Driver failures. A correct machine never produces these; they guard against bugs.
@@ -241,7 +241,7 @@ pub fn perform<B: Backend + ?Sized>(action: &Action, backend: &mut B) -> Result<
             },
             Err(e) => fed_back(req.request_id, e)?,
         },
-        Action::Retrieve(req) => match backend.retrieve(&req.query, req.k) {
+        Action::Retrieve(req) => match backend.retrieve(req) {
             Ok(templates) => Observation::Retrieved { request_id: req.request_id, templates },
             Err(e) => fed_back(req.request_id, e)?,
         },

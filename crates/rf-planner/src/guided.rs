@@ -10,7 +10,7 @@ use crate::finish::{FinalStage, FinalStep};
 use crate::kind::StrategyKind;
 use crate::prompts;
 use crate::trace::{ExchangeKind, TemplateRef, Trace};
-use crate::types::{Action, Observation, PlannerError, SamplingConfig};
+use crate::types::{Action, Observation, PlannerError, QueryForm, SamplingConfig};
 
 /// Settings of template-guided direct.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -70,7 +70,7 @@ impl Strategy for Guided {
             self.start_solution(&[]);
         }
         match &self.stage {
-            None => self.core.retrieve(self.core.trace.problem.clone(), self.config.templates),
+            None => self.core.retrieve(self.core.trace.problem.clone(), QueryForm::Problem, self.config.templates),
             Some(stage) => stage.action(&mut self.core, &self.config.sampling),
         }
     }

@@ -90,6 +90,6 @@ pub use trace::{
     PlanStep, StepAttempt, StepTrace, TemplateRef, Totals, Trace, VoteCluster,
 };
 pub use types::{
-    Action, ChatMessage, ChatRole, GenerateRequest, ModelRole, Observation, Outcome, PlannerError, RequestId,
-    RetrieveRequest, Sampling, SamplingConfig, TemplateCard,
+    Action, ChatMessage, ChatRole, GenerateRequest, ModelRole, Observation, Outcome, PlannerError, QueryForm,
+    RequestId, RetrieveRequest, Sampling, SamplingConfig, TemplateCard,
 };

@@ -11,7 +11,7 @@ use crate::trace::{
     Decision, DecisionSource, EvaluationRecord, ExchangeKind, PlanRecord, PlanSource, PlanStep,
     StepAttempt, StepTrace, TemplateRef, Trace,
 };
-use crate::types::{Action, ChatMessage, ModelRole, Observation, PlannerError, SamplingConfig, TemplateCard};
+use crate::types::{Action, ChatMessage, ModelRole, Observation, PlannerError, QueryForm, SamplingConfig, TemplateCard};
 use crate::Strategy;
 
 /// Settings of the ReasonFlux loop. [`Default`] follows the paper's sampling.
@@ -225,7 +225,7 @@ impl Planner {
                             evaluation: None,
                         });
                     }
-                    return self.core.retrieve(query, self.config.retrieve_k);
+                    return self.core.retrieve(query, QueryForm::PlanStep, self.config.retrieve_k);
                 }
                 Phase::Instantiate { step } => {
                     let done = step.min(self.results.len()).min(self.plan.len());

@@ -102,12 +102,27 @@ pub struct GenerateRequest {
     pub stop: Vec<String>,
 }
 
+/// What a retrieval query is: the retrievers rank the two forms differently well (a problem as
+/// stated rarely shares words with its method's template; a plan step names the method), so a
+/// backend may pick its ranking by form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum QueryForm {
+    /// The problem text itself (template-guided direct).
+    Problem,
+    /// A navigator plan step: template name, tags and sub-goal (ReasonFlux).
+    #[default]
+    PlanStep,
+}
+
 /// A retrieval request (the payload of [`Action::Retrieve`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RetrieveRequest {
     pub request_id: RequestId,
     pub query: String,
     pub k: u32,
+    #[serde(default)]
+    pub form: QueryForm,
 }
 
 /// One thought template as the retriever returns it.

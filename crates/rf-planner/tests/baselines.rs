@@ -4,7 +4,7 @@ mod common;
 use common::*;
 use rf_planner::{
     Action, Backend, BackendError, Observation, BestOfN, BestOfNConfig, Direct, DirectConfig, ExchangeKind, GenerateRequest, Generation,
-    Guided, GuidedConfig, Mcts, MctsConfig, MctsValue, Strategy, StrategyKind, StrategySpec, TemplateCard,
+    Guided, GuidedConfig, Mcts, MctsConfig, MctsValue, RetrieveRequest, Strategy, StrategyKind, StrategySpec, TemplateCard,
     run_to_completion,
 };
 
@@ -54,6 +54,7 @@ fn guided_puts_the_cards_retrieved_for_the_problem_into_one_prompt() {
     let trace = run_to_completion(&mut g, &mut backend).unwrap();
     assert_eq!(trace.strategy, "guided");
     assert_eq!(backend.queries, vec![problem.to_string()], "the problem itself is the query");
+    assert_eq!(backend.forms, vec![rf_planner::QueryForm::Problem]);
     assert_eq!(trace.guides.len(), 1);
     let prompt = backend.user_prompt(0);
     assert!(prompt.contains(&format!("Template: {}", trace.guides[0].name)), "{prompt}");
@@ -154,7 +155,7 @@ impl Backend for MctsFake {
         };
         Ok(Generation { text, tokens_in: 10, tokens_out: 5, truncated: false })
     }
-    fn retrieve(&mut self, _: &str, _: u32) -> Result<Vec<TemplateCard>, BackendError> {
+    fn retrieve(&mut self, _: &RetrieveRequest) -> Result<Vec<TemplateCard>, BackendError> {
         Err(BackendError::failed("no retrieval in mcts"))
     }
 }

@@ -71,6 +71,7 @@ fn prompts_carry_template_query_and_previous_results() {
     let (_, backend) = happy();
     // Query = name + tags + sub-goal.
     assert!(backend.queries[0].contains("Vieta's formulas"));
+    assert!(backend.forms.iter().all(|f| *f == rf_planner::QueryForm::PlanStep), "{:?}", backend.forms);
     assert!(backend.queries[0].contains("quadratic"));
     assert!(backend.queries[0].contains("find r+s and rs"));
     // requests: plan, inst1, eval1, inst2, eval2, final

@@ -3,7 +3,7 @@
 use std::ops::ControlFlow;
 
 use rf_engine::LocalModel;
-use rf_planner::{Backend, BackendError, GenerateRequest, Generation, ModelRole, TemplateCard};
+use rf_planner::{Backend, BackendError, GenerateRequest, Generation, ModelRole, RetrieveRequest, TemplateCard};
 
 use crate::request::{backend_error, engine_messages, generation_config};
 use crate::templates::TemplateIndex;
@@ -48,7 +48,7 @@ impl Backend for EngineBackend<'_> {
         })
     }
 
-    fn retrieve(&mut self, query: &str, k: u32) -> Result<Vec<TemplateCard>, BackendError> {
-        Ok(self.templates.cards(query, k))
+    fn retrieve(&mut self, request: &RetrieveRequest) -> Result<Vec<TemplateCard>, BackendError> {
+        self.templates.cards(&request.query, request.form, request.k).map_err(|e| BackendError::failed(e.to_string()))
     }
 }

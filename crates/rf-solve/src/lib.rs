@@ -3,7 +3,8 @@
 //!
 //! - [`TemplateIndex`]: a template library with its retriever; [`TemplateIndex::cards`] turns a
 //!   query into the [`rf_planner::TemplateCard`]s a `retrieve` action is answered with, each
-//!   built by [`card`].
+//!   built by [`card`]; lexical by default, dense or hybrid after [`TemplateIndex::use_encoder`]
+//!   (template vectors from the bundle, or [`embed_templates`] for a library read from sources).
 //! - [`engine_messages`] and [`generation_config`]: a planner `generate` request as the
 //!   engine's chat messages and generation settings, with the one rule for how many new tokens
 //!   fit ([`rf_engine::fit_new_tokens`]).
@@ -17,4 +18,4 @@ mod templates;
 
 pub use backend::{EngineBackend, TextSink};
 pub use request::{backend_error, engine_messages, generation_config, sampling_config};
-pub use templates::{TemplateIndex, TemplateLoadError, card};
+pub use templates::{RetrievalError, RetrieverChoice, TemplateIndex, TemplateLoadError, card, embed_templates};

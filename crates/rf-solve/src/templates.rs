@@ -1,8 +1,10 @@
 //! The template library as the planner's retrieval backend.
 use std::path::{Path, PathBuf};
 
-use rf_planner::TemplateCard;
-use rf_templates::{Bundle, BundleError, Library, LoadError, Retriever, Template};
+use rf_embed::{EmbedError, SentenceEncoder};
+use rf_planner::{QueryForm, TemplateCard};
+use rf_templates::dense::template_texts;
+use rf_templates::{Bundle, BundleError, DenseError, DenseIndex, Library, LoadError, Retriever, RetrieverKind, SearchOptions, Template};
 use thiserror::Error;
 
 /// Why a template library could not be loaded.
@@ -16,23 +18,121 @@ pub enum TemplateLoadError {
     Library { dir: PathBuf, source: LoadError },
 }
 
+/// Which ranking answers a retrieval: the same for every query, or [`RetrieverChoice::Auto`]:
+/// dense for a problem as stated, lexical for a navigator plan step, which is what measured best
+/// for each form (docs/BENCHMARKS.md, "Template retrieval").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RetrieverChoice {
+    #[default]
+    Lexical,
+    Dense,
+    Hybrid,
+    Auto,
+}
+
+impl RetrieverChoice {
+    pub const ALL: [RetrieverChoice; 4] = [Self::Lexical, Self::Dense, Self::Hybrid, Self::Auto];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Lexical => "lexical",
+            Self::Dense => "dense",
+            Self::Hybrid => "hybrid",
+            Self::Auto => "auto",
+        }
+    }
+
+    /// The ranking for a query of this form.
+    pub fn for_form(self, form: QueryForm) -> RetrieverKind {
+        match (self, form) {
+            (Self::Lexical, _) | (Self::Auto, QueryForm::PlanStep) => RetrieverKind::Lexical,
+            (Self::Dense, _) | (Self::Auto, QueryForm::Problem) => RetrieverKind::Dense,
+            (Self::Hybrid, _) => RetrieverKind::Hybrid,
+        }
+    }
+
+    /// Whether queries must be embedded (some form is ranked by embeddings).
+    pub fn needs_encoder(self) -> bool {
+        self != Self::Lexical
+    }
+}
+
+impl std::fmt::Display for RetrieverChoice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for RetrieverChoice {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL.into_iter().find(|c| c.as_str() == s).ok_or_else(|| format!("unknown retriever '{s}' (lexical, dense, hybrid, auto)"))
+    }
+}
+
+/// Why a query could not be answered with templates.
+#[derive(Debug, Error)]
+pub enum RetrievalError {
+    #[error("embedding the query: {0}")]
+    Embed(#[from] EmbedError),
+    #[error(transparent)]
+    Dense(#[from] DenseError),
+}
+
 /// A template library with its retriever: what answers a planner `retrieve` action.
 pub struct TemplateIndex {
     pub library: Library,
     pub retriever: Retriever,
+    choice: RetrieverChoice,
+    /// Embeds queries for dense and hybrid retrieval.
+    encoder: Option<SentenceEncoder>,
 }
 
 impl TemplateIndex {
-    /// Indexes a library already in memory.
+    /// Indexes a library already in memory (lexical retrieval).
     pub fn new(library: Library) -> Self {
         let retriever = Retriever::build(&library);
-        Self { library, retriever }
+        Self { library, retriever, choice: RetrieverChoice::Lexical, encoder: None }
     }
 
-    /// From a bundle's bytes (`reasonflux templates build` output).
+    /// From a bundle's bytes (`reasonflux templates build` output), lexical retrieval until
+    /// [`TemplateIndex::use_encoder`].
     pub fn from_bundle(bytes: &[u8]) -> Result<Self, BundleError> {
         let (library, retriever) = Bundle::decode(bytes)?.into_parts();
-        Ok(Self { library, retriever })
+        Ok(Self { library, retriever, choice: RetrieverChoice::Lexical, encoder: None })
+    }
+
+    /// Switches to dense, hybrid or auto retrieval with `encoder` embedding the queries. Template
+    /// vectors come from the bundle (which must have been built with the same encoder) or, for
+    /// a library loaded from its sources, are computed here.
+    pub fn use_encoder(&mut self, choice: RetrieverChoice, encoder: SentenceEncoder) -> Result<(), RetrievalError> {
+        match self.retriever.dense() {
+            Some(dense) => dense.check_encoder(encoder.fingerprint())?,
+            None => {
+                let dense = embed_templates(&self.library, &encoder)?;
+                self.retriever = self.retriever.clone().with_dense(dense)?;
+            }
+        }
+        self.choice = choice;
+        self.encoder = Some(encoder);
+        Ok(())
+    }
+
+    pub fn retriever_choice(&self) -> RetrieverChoice {
+        self.choice
+    }
+
+    /// The `k` best templates for `query`, best first, by the ranking chosen for its form.
+    pub fn search(&self, query: &str, form: QueryForm, k: usize) -> Result<Vec<&Template>, RetrievalError> {
+        let kind = self.choice.for_form(form);
+        let embedding = match (&self.encoder, kind.needs_encoder()) {
+            (Some(encoder), true) => Some(encoder.embed(query)?),
+            _ => None,
+        };
+        let hits = self.retriever.search_by(kind, query, embedding.as_deref(), k, &SearchOptions::default())?;
+        Ok(hits.iter().filter_map(|hit| self.library.get(&hit.id)).collect())
     }
 
     /// From a bundle file when one is given, else from the library's TOML folder.
@@ -50,9 +150,29 @@ impl TemplateIndex {
     }
 
     /// The cards of the `k` best templates for `query`, best first.
-    pub fn cards(&self, query: &str, k: u32) -> Vec<TemplateCard> {
-        self.retriever.search(query, k as usize).into_iter().filter_map(|hit| self.library.get(&hit.id)).map(card).collect()
+    pub fn cards(&self, query: &str, form: QueryForm, k: u32) -> Result<Vec<TemplateCard>, RetrievalError> {
+        Ok(self.search(query, form, k as usize)?.into_iter().map(card).collect())
     }
+}
+
+/// Every template's vector (library order), as a bundle stores them: the mean of the
+/// embeddings of its [`template_texts`].
+pub fn embed_templates(library: &Library, encoder: &SentenceEncoder) -> Result<DenseIndex, RetrievalError> {
+    let vectors = library
+        .templates
+        .iter()
+        .map(|t| {
+            let texts = template_texts(t);
+            let mut mean = vec![0f32; encoder.dim()];
+            for text in &texts {
+                for (m, x) in mean.iter_mut().zip(encoder.embed(text)?) {
+                    *m += x / texts.len() as f32;
+                }
+            }
+            Ok(mean)
+        })
+        .collect::<Result<Vec<_>, RetrievalError>>()?;
+    Ok(DenseIndex::quantize(encoder.fingerprint(), encoder.dim(), &vectors)?)
 }
 
 /// The card the planner receives for a template: its name, tags, description and steps, and
@@ -74,5 +194,27 @@ pub fn card(t: &Template) -> TemplateCard {
         description: t.description.clone(),
         steps: t.steps.clone(),
         example: Some(example),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auto_ranks_problems_by_embeddings_and_plan_steps_by_words() {
+        assert_eq!(RetrieverChoice::Auto.for_form(QueryForm::Problem), RetrieverKind::Dense);
+        assert_eq!(RetrieverChoice::Auto.for_form(QueryForm::PlanStep), RetrieverKind::Lexical);
+        assert_eq!(RetrieverChoice::Hybrid.for_form(QueryForm::PlanStep), RetrieverKind::Hybrid);
+        for choice in RetrieverChoice::ALL {
+            assert_eq!(choice.as_str().parse::<RetrieverChoice>(), Ok(choice));
+        }
+    }
+
+    #[test]
+    fn lexical_needs_no_encoder() {
+        let index = TemplateIndex::new(Library::load_dir(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../templates"))).unwrap());
+        let cards = index.cards("Vieta sum and product of roots", QueryForm::Problem, 3).unwrap();
+        assert_eq!(cards.len(), 3);
     }
 }

@@ -1,5 +1,6 @@
-//! Bundle size and decode-to-ready time for the real library.
-//! Run: cargo run --release -p rf-templates --example bundle_bench [-- TEMPLATES_DIR [RUNS]]
+//! Bundle size and decode-to-ready time for the real library, or for a built bundle file (one
+//! with template embeddings: `reasonflux templates build --encoder DIR`).
+//! Run: cargo run --release -p rf-templates --example bundle_bench [-- TEMPLATES_DIR|BUNDLE_FILE [RUNS]]
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -11,11 +12,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = args.next().map(PathBuf::from).unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../templates"));
     let runs: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(31);
 
-    let library = Library::load_dir(&dir)?;
-    let n = library.len();
     let t0 = Instant::now();
-    let bytes = Bundle::from_library(library).encode()?;
+    let bytes = if dir.is_file() { std::fs::read(&dir)? } else { Bundle::from_library(Library::load_dir(&dir)?).encode()? };
     let encode_ms = t0.elapsed().as_secs_f64() * 1e3;
+    let decoded = Bundle::decode(&bytes)?;
+    let (n, dense) = (decoded.library.len(), decoded.dense.map(|d| format!("{} × {} ({})", d.len(), d.dim, d.encoder)));
     let header = rf_templates::read_header(&bytes)?;
 
     let mut times = Vec::with_capacity(runs);
@@ -32,7 +33,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("library version:  {}", header.library_version);
     println!("bundle size:      {} bytes ({:.1} KB)", bytes.len(), bytes.len() as f64 / 1000.0);
     println!("payload sha256:   {}", header.sha256_hex());
-    println!("encode:           {encode_ms:.0} ms");
+    println!("embeddings:       {}", dense.as_deref().unwrap_or("none"));
+    println!("encode (or read): {encode_ms:.0} ms");
     println!("decode-to-ready:  median {median:.2} ms over {runs} runs (min {:.2}, max {:.2})", times[0], times[times.len() - 1]);
     Ok(())
 }

@@ -8,7 +8,8 @@
 //! version      bytes    UTF-8, e.g. "sha256:0123456789abcdef"
 //! sha256       32 bytes SHA-256 of the compressed payload
 //! payload_len  u32      length of the compressed payload
-//! payload      brotli-compressed column-oriented encoding of templates and index
+//! payload      brotli-compressed column-oriented encoding of templates, index and (optionally)
+//!              the template embeddings of dense retrieval
 //! ```
 //! The same library always gives the same bytes: templates are sorted by id, the index is built
 //! from sorted maps, and brotli is deterministic for fixed parameters.
@@ -18,12 +19,14 @@ use std::io::{Read, Write};
 use sha2::{Digest, Sha256};
 
 use crate::codec::{DecodeError, Reader, Writer};
+use crate::dense::{DENSE_SCHEME, DenseError, DenseIndex};
 use crate::library::Library;
 use crate::model::{Example, Kind, Origin, Subject, Template};
 use crate::retrieval::{Index, N_FIELDS, Retriever};
 
 pub const MAGIC: [u8; 4] = *b"RFTB";
-pub const FORMAT_VERSION: u16 = 1;
+/// 2: an optional dense section follows the index.
+pub const FORMAT_VERSION: u16 = 2;
 /// magic + format + version_len (the version string, checksum and length follow).
 const FIXED_PREFIX: usize = 4 + 2 + 1;
 /// Refuse to inflate past this, so a hostile payload cannot exhaust memory.
@@ -76,27 +79,43 @@ impl BundleHeader {
     }
 }
 
-/// A decoded bundle: the library and its prebuilt index.
+/// A decoded bundle: the library, its prebuilt index and, when built with an encoder, the
+/// template embeddings.
 #[derive(Debug, Clone)]
 pub struct Bundle {
     pub library: Library,
     pub index: Index,
+    pub dense: Option<DenseIndex>,
 }
 
 impl Bundle {
     /// Builds the index for `library` and packs both.
     pub fn from_library(library: Library) -> Bundle {
         let index = Index::build(&library);
-        Bundle { library, index }
+        Bundle { library, index, dense: None }
+    }
+
+    /// Adds template embeddings (one per template, library order).
+    pub fn with_dense(self, dense: DenseIndex) -> Result<Bundle, DenseError> {
+        if !dense.is_consistent(self.library.templates.len()) {
+            return Err(DenseError::Count { vectors: dense.len(), templates: self.library.templates.len() });
+        }
+        Ok(Bundle { dense: Some(dense), ..self })
     }
 
     pub fn retriever(&self) -> Retriever {
-        Retriever::from_index(self.index.clone(), &self.library)
+        self.clone().into_parts().1
     }
 
-    /// Splits into the library and a retriever over it, without copying the index.
+    /// Splits into the library and a retriever over it (with the embeddings, if any), without
+    /// copying the index.
     pub fn into_parts(self) -> (Library, Retriever) {
         let retriever = Retriever::from_index(self.index, &self.library);
+        let retriever = match self.dense {
+            // decode and with_dense checked the row count, so this cannot fail.
+            Some(dense) => retriever.with_dense(dense).expect("dense rows match the library"),
+            None => retriever,
+        };
         (self.library, retriever)
     }
 
@@ -104,7 +123,8 @@ impl Bundle {
     pub fn encode(&self) -> Result<Vec<u8>, BundleError> {
         let version = self.library.version.as_bytes();
         let version_len = u8::try_from(version.len()).map_err(|_| BundleError::VersionTooLong(version.len()))?;
-        let raw = encode_payload(&self.library, &self.index);
+        let mut raw = encode_payload(&self.library, &self.index);
+        encode_dense(&mut raw, self.dense.as_ref());
         let payload = compress(&raw)?;
         let payload_len = u32::try_from(payload.len()).map_err(|_| BundleError::Compress("payload over 4 GiB".into()))?;
         let mut out = Vec::with_capacity(payload.len() + 64);
@@ -127,9 +147,9 @@ impl Bundle {
             return Err(BundleError::ChecksumMismatch { expected: hex(&header.sha256), actual: hex(&actual) });
         }
         let raw = decompress(payload)?;
-        let (templates, index) = decode_payload(&raw)?;
+        let (templates, index, dense) = decode_payload(&raw)?;
         let library = Library { version: header.library_version, templates };
-        Ok(Bundle { library, index })
+        Ok(Bundle { library, index, dense })
     }
 }
 
@@ -311,7 +331,7 @@ fn read_strings(r: &mut Reader, n: usize) -> Result<Vec<String>, DecodeError> {
     (0..n).map(|_| r.str()).collect()
 }
 
-fn decode_payload(raw: &[u8]) -> Result<(Vec<Template>, Index), BundleError> {
+fn decode_payload(raw: &[u8]) -> Result<(Vec<Template>, Index, Option<DenseIndex>), BundleError> {
     let corrupt = |s: &str| BundleError::Corrupt(s.to_string());
     let mut r = Reader::new(raw);
     let n = r.count(4)?;
@@ -404,6 +424,7 @@ fn decode_payload(raw: &[u8]) -> Result<(Vec<Template>, Index), BundleError> {
             }
         }
     }
+    let dense = decode_dense(&mut r, templates.len())?;
     if !r.at_end() {
         return Err(corrupt("unexpected bytes after the index"));
     }
@@ -418,5 +439,47 @@ fn decode_payload(raw: &[u8]) -> Result<(Vec<Template>, Index), BundleError> {
     if !index.is_consistent() {
         return Err(corrupt("index does not match the templates"));
     }
-    Ok((templates, index))
+    Ok((templates, index, dense))
+}
+
+/// Dense section: a presence byte, then encoder, scheme, dimension, the f32 row scales and the
+/// int8 rows.
+fn encode_dense(buf: &mut Vec<u8>, dense: Option<&DenseIndex>) {
+    let mut w = Writer { buf: std::mem::take(buf) };
+    match dense {
+        None => w.u8(0),
+        Some(d) => {
+            w.u8(1);
+            w.str(&d.encoder);
+            w.str(&d.scheme);
+            w.len(d.dim);
+            for s in &d.scales {
+                w.buf.extend_from_slice(&s.to_le_bytes());
+            }
+            w.buf.extend(d.values.iter().map(|&v| v as u8));
+        }
+    }
+    *buf = w.buf;
+}
+
+fn decode_dense(r: &mut Reader, n_templates: usize) -> Result<Option<DenseIndex>, BundleError> {
+    let corrupt = |s: &str| BundleError::Corrupt(s.to_string());
+    match r.u8()? {
+        0 => return Ok(None),
+        1 => {}
+        _ => return Err(corrupt("bad dense flag")),
+    }
+    let encoder = r.str()?;
+    let scheme = r.str()?;
+    if scheme != DENSE_SCHEME {
+        return Err(BundleError::Corrupt(format!("embedding scheme '{scheme}' is not this build's '{DENSE_SCHEME}'")));
+    }
+    let dim = r.count(n_templates.max(1))?;
+    let scales = r.bytes(n_templates * 4)?.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+    let values = r.bytes(n_templates * dim)?.iter().map(|&b| b as i8).collect();
+    let dense = DenseIndex { encoder, scheme, dim, scales, values };
+    if !dense.is_consistent(n_templates) {
+        return Err(corrupt("embeddings do not match the templates"));
+    }
+    Ok(Some(dense))
 }

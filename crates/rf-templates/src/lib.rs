@@ -11,6 +11,9 @@
 //! - [`Index`] is the BM25F inverted index over the template fields (name > tags >
 //!   description/scope/hierarchy > steps > example), and [`Retriever`] answers free-text
 //!   queries with ranked [`Hit`]s (template id and score).
+//! - [`DenseIndex`] holds template embeddings (int8 rows, made by `rf-embed` at build time);
+//!   [`Retriever::search_by`] ranks by [`RetrieverKind`]: lexical, dense, or both fused by
+//!   reciprocal rank fusion.
 //! - [`Bundle`] packs a library and its prebuilt index into one versioned, checksummed,
 //!   brotli-compressed file ([`Bundle::encode`]) and back ([`Bundle::decode`], which needs no
 //!   file system and does no indexing, so it works on wasm32). Bad input gives a
@@ -30,6 +33,7 @@
 
 pub mod bundle;
 mod codec;
+pub mod dense;
 pub mod eval;
 pub mod library;
 pub mod model;
@@ -38,6 +42,7 @@ pub mod text;
 
 pub use bundle::{Bundle, BundleError, BundleHeader, read_header};
 pub use codec::DecodeError;
+pub use dense::{DenseError, DenseIndex, RetrieverKind};
 pub use library::{Library, LoadError, ValidationError};
 pub use model::{Example, Kind, Origin, Subject, Template};
 pub use retrieval::{Hit, Index, Retriever, SearchOptions};

@@ -3,6 +3,7 @@
 //! weights, so a query is a dictionary lookup plus additions; the bundle ships the postings and
 //! counts, and loading only recomputes the weights arithmetically (no tokenising).
 
+use crate::dense::{DENSE_WEIGHT, DenseError, DenseIndex, FUSION_DEPTH, RetrieverKind, reciprocal_rank_fusion};
 use crate::library::Library;
 use crate::model::{Subject, Template};
 use crate::text::tokenize_into;
@@ -182,19 +183,28 @@ pub struct Hit {
 }
 
 /// Query-time options.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct SearchOptions {
     /// Multiply scores of templates in this subject by `1 + hierarchy_boost`.
     pub subject: Option<Subject>,
     /// Multiply scores of templates in this chapter (exact display name) by `1 + hierarchy_boost`.
     pub chapter: Option<String>,
     pub hierarchy_boost: f32,
+    /// Hybrid search: weight of the dense ranking against the lexical one's 1.
+    pub dense_weight: f32,
+}
+
+impl Default for SearchOptions {
+    fn default() -> Self {
+        SearchOptions { subject: None, chapter: None, hierarchy_boost: 0.0, dense_weight: DENSE_WEIGHT }
+    }
 }
 
 /// Ranks templates for free-text queries (a plan step's name + tags + description, or a problem).
 #[derive(Debug, Clone)]
 pub struct Retriever {
     index: Index,
+    dense: Option<DenseIndex>,
     ids: Vec<String>,
     subjects: Vec<Subject>,
     chapters: Vec<String>,
@@ -210,6 +220,7 @@ impl Retriever {
     pub fn from_index(index: Index, library: &Library) -> Retriever {
         Retriever {
             index,
+            dense: None,
             ids: library.templates.iter().map(|t| t.id.clone()).collect(),
             subjects: library.templates.iter().map(|t| t.subject).collect(),
             chapters: library.templates.iter().map(|t| t.chapter.clone()).collect(),
@@ -218,6 +229,66 @@ impl Retriever {
 
     pub fn index(&self) -> &Index {
         &self.index
+    }
+
+    /// Adds template embeddings (same library order), enabling dense and hybrid search.
+    pub fn with_dense(self, dense: DenseIndex) -> Result<Retriever, DenseError> {
+        if !dense.is_consistent(self.ids.len()) {
+            return Err(DenseError::Count { vectors: dense.len(), templates: self.ids.len() });
+        }
+        Ok(Retriever { dense: Some(dense), ..self })
+    }
+
+    pub fn dense(&self) -> Option<&DenseIndex> {
+        self.dense.as_ref()
+    }
+
+    /// Top `k` by the chosen ranking. `query_embedding` (the query through the encoder that
+    /// made the bundle's vectors) is needed for [`RetrieverKind::Dense`] and
+    /// [`RetrieverKind::Hybrid`].
+    pub fn search_by(
+        &self,
+        kind: RetrieverKind,
+        query: &str,
+        query_embedding: Option<&[f32]>,
+        k: usize,
+        options: &SearchOptions,
+    ) -> Result<Vec<Hit>, DenseError> {
+        if kind == RetrieverKind::Lexical {
+            return Ok(self.search_with(query, k, options));
+        }
+        let dense = self.dense.as_ref().ok_or(DenseError::NoTemplateEmbeddings)?;
+        let embedding = query_embedding.ok_or(DenseError::NoQueryEmbedding)?;
+        if embedding.len() != dense.dim {
+            return Err(DenseError::Dimension { index: 0, expected: dense.dim, found: embedding.len() });
+        }
+        let scores = dense.scores(embedding).into_iter().enumerate().map(|(i, s)| (self.boosted(i, s, options), i)).collect();
+        let by_cosine = top_k(scores, if kind == RetrieverKind::Dense { k } else { FUSION_DEPTH });
+        if kind == RetrieverKind::Dense {
+            return Ok(self.hits(by_cosine));
+        }
+        let lexical = self.search_with(query, FUSION_DEPTH, options);
+        let rankings = [
+            (1.0, lexical.iter().map(|h| h.position).collect()),
+            (options.dense_weight, by_cosine.iter().map(|h| h.1).collect()),
+        ];
+        let mut fused = reciprocal_rank_fusion(&rankings);
+        fused.truncate(k);
+        Ok(self.hits(fused))
+    }
+
+    /// A score multiplied by `1 + hierarchy_boost` when the template is in the asked subject or chapter.
+    fn boosted(&self, i: usize, score: f32, options: &SearchOptions) -> f32 {
+        if options.hierarchy_boost == 0.0 {
+            return score;
+        }
+        let in_subject = options.subject.is_some_and(|x| self.subjects[i] == x);
+        let in_chapter = options.chapter.as_deref().is_some_and(|c| self.chapters[i] == c);
+        if in_subject || in_chapter { score * (1.0 + options.hierarchy_boost) } else { score }
+    }
+
+    fn hits(&self, ranked: Vec<(f32, usize)>) -> Vec<Hit> {
+        ranked.into_iter().map(|(score, i)| Hit { id: self.ids[i].clone(), position: i, score }).collect()
     }
 
     /// Top `k` templates for `query`, best first; ties broken by library position.
@@ -241,30 +312,19 @@ impl Retriever {
                 }
             }
         }
-        let boosting = options.hierarchy_boost != 0.0 && (options.subject.is_some() || options.chapter.is_some());
-        let mut hits: Vec<(f32, usize)> = scores
-            .iter()
-            .enumerate()
-            .filter(|(_, s)| **s > 0.0)
-            .map(|(i, &s)| {
-                let mut score = s;
-                if boosting {
-                    let in_subject = options.subject.is_some_and(|x| self.subjects[i] == x);
-                    let in_chapter = options.chapter.as_deref().is_some_and(|c| self.chapters[i] == c);
-                    if in_subject || in_chapter {
-                        score *= 1.0 + options.hierarchy_boost;
-                    }
-                }
-                (score, i)
-            })
-            .collect();
-        let by_rank = |a: &(f32, usize), b: &(f32, usize)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
-        if hits.len() > k && k > 0 {
-            hits.select_nth_unstable_by(k - 1, by_rank);
-            hits.truncate(k);
-        }
-        hits.sort_by(by_rank);
-        hits.truncate(k);
-        hits.into_iter().map(|(score, i)| Hit { id: self.ids[i].clone(), position: i, score }).collect()
+        let scores = scores.iter().enumerate().filter(|(_, s)| **s > 0.0).map(|(i, &s)| (self.boosted(i, s, options), i)).collect();
+        self.hits(top_k(scores, k))
     }
+}
+
+/// The `k` best (score, position) pairs, best first; ties broken by position.
+fn top_k(mut hits: Vec<(f32, usize)>, k: usize) -> Vec<(f32, usize)> {
+    let by_rank = |a: &(f32, usize), b: &(f32, usize)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
+    if hits.len() > k && k > 0 {
+        hits.select_nth_unstable_by(k - 1, by_rank);
+        hits.truncate(k);
+    }
+    hits.sort_by(by_rank);
+    hits.truncate(k);
+    hits
 }

@@ -60,7 +60,7 @@ fn hierarchy_boost_prefers_the_subject() {
     let (library, retriever) = setup();
     let query = "find the range of values";
     let plain = retriever.search(query, 20);
-    let options = SearchOptions { subject: Some(Subject::CountingProbability), chapter: None, hierarchy_boost: 5.0 };
+    let options = SearchOptions { subject: Some(Subject::CountingProbability), chapter: None, hierarchy_boost: 5.0, ..SearchOptions::default() };
     let boosted = retriever.search_with(query, 20, &options);
     let share = |hits: &[rf_templates::Hit]| {
         hits.iter().filter(|h| library.templates[h.position].subject == Subject::CountingProbability).count()

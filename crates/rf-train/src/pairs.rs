@@ -201,7 +201,7 @@ mod tests {
             let text = if r.sampling.seed >= 1000 { "so \\boxed{4}" } else { "so \\boxed{5}" };
             Ok(rf_planner::Generation { text: text.into(), tokens_in: 1, tokens_out: 1, truncated: false })
         }
-        fn retrieve(&mut self, _: &str, _: u32) -> std::result::Result<Vec<rf_planner::TemplateCard>, rf_planner::BackendError> {
+        fn retrieve(&mut self, _: &rf_planner::RetrieveRequest) -> std::result::Result<Vec<rf_planner::TemplateCard>, rf_planner::BackendError> {
             Ok(Vec::new())
         }
     }

@@ -1,6 +1,6 @@
 //! The planner state machines for JavaScript: `start`, `nextAction`, `feed`, `trace`,
 //! `save` / `restore`.
-use rf_planner::{Action, AnyStrategy, Observation, Strategy, StrategyKind, StrategySpec};
+use rf_planner::{Action, AnyStrategy, Observation, Strategy, StrategyKind, StrategySpec, TemplateCard};
 use serde::Deserialize;
 use serde_json::Value;
 use wasm_bindgen::prelude::*;
@@ -182,11 +182,13 @@ impl Planner {
         let Action::Retrieve(req) = self.inner.next_action() else {
             return Err(js_error("planner", "the pending action is not a retrieval"));
         };
-        let cards = templates.cards(&req.query, req.k);
-        let shown = to_js(&cards)?;
-        self.inner
-            .feed(Observation::Retrieved { request_id: req.request_id, templates: cards })
-            .map_err(|e| js_error("planner", e))?;
+        // A failed retrieval is fed back as a failure (the strategies carry on without
+        // templates), as the native driver does.
+        let (shown, observation) = match templates.cards(&req.query, req.form, req.k) {
+            Ok(cards) => (to_js(&cards)?, Observation::Retrieved { request_id: req.request_id, templates: cards }),
+            Err(e) => (to_js(&Vec::<TemplateCard>::new())?, Observation::Failed { request_id: req.request_id, error: format!("retrieval: {e}") }),
+        };
+        self.inner.feed(observation).map_err(|e| js_error("planner", e))?;
         Ok(shown)
     }
 

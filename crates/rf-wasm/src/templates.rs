@@ -1,5 +1,5 @@
 //! The thought-template bundle for JavaScript.
-use rf_planner::TemplateCard;
+use rf_planner::{QueryForm, TemplateCard};
 use rf_solve::TemplateIndex;
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
@@ -72,7 +72,7 @@ impl Templates {
 
     /// What a planner `retrieve` action needs: `TemplateCard`s for the query.
     pub fn retrieve(&self, query: &str, k: u32) -> Result<JsValue, JsValue> {
-        to_js(&self.cards(query, k))
+        to_js(&self.cards(query, QueryForm::PlanStep, k).map_err(|e| js_error("retrieval", e))?)
     }
 
     /// One template in full, or `undefined`.
@@ -85,7 +85,7 @@ impl Templates {
 }
 
 impl Templates {
-    pub fn cards(&self, query: &str, k: u32) -> Vec<TemplateCard> {
-        self.index.cards(query, k)
+    pub fn cards(&self, query: &str, form: QueryForm, k: u32) -> Result<Vec<TemplateCard>, rf_solve::RetrievalError> {
+        self.index.cards(query, form, k)
     }
 }

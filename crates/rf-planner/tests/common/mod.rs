@@ -4,7 +4,7 @@
 use std::collections::VecDeque;
 
 use rf_planner::{
-    Backend, BackendError, ChatRole, GenerateRequest, Generation, ModelRole, Strategy,
+    Backend, BackendError, ChatRole, GenerateRequest, Generation, ModelRole, QueryForm, RetrieveRequest, Strategy,
     TemplateCard,
 };
 
@@ -17,6 +17,8 @@ pub struct Scripted {
     pub cards: Vec<TemplateCard>,
     pub requests: Vec<GenerateRequest>,
     pub queries: Vec<String>,
+    /// The form of each query.
+    pub forms: Vec<QueryForm>,
     /// Fail retrievals.
     pub retrieval_down: bool,
 }
@@ -60,8 +62,10 @@ impl Backend for Scripted {
         Ok(Generation { text, tokens_in, tokens_out, truncated: false })
     }
 
-    fn retrieve(&mut self, query: &str, k: u32) -> Result<Vec<TemplateCard>, BackendError> {
+    fn retrieve(&mut self, request: &RetrieveRequest) -> Result<Vec<TemplateCard>, BackendError> {
+        let (query, k) = (request.query.as_str(), request.k);
         self.queries.push(query.to_string());
+        self.forms.push(request.form);
         if self.retrieval_down {
             return Err(BackendError::failed("retriever offline"));
         }
