@@ -61,7 +61,13 @@ cp -r node_modules/katex/dist/fonts www/vendor/katex/fonts
 cp node_modules/katex/LICENSE www/vendor/katex/LICENSE
 
 echo "== template bundle"
-cargo run --release -q -p rf-templates --example write_bundle -- templates www/templates.rfb
+# With the sentence encoder fetched (scripts/fetch-assets.sh minilm) the bundle carries the
+# template embeddings of dense retrieval; without it, the lexical index only.
+if [ -f assets/all-MiniLM-L6-v2/model.safetensors ]; then
+  cargo run --release -q -p rf-cli -- templates build --encoder assets/all-MiniLM-L6-v2 --out www/templates.rfb
+else
+  cargo run --release -q -p rf-templates --example write_bundle -- templates www/templates.rfb
+fi
 
 echo
 echo "rustc output:           $(size_of "$RAW") bytes"

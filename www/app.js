@@ -4,7 +4,7 @@ import { SolverClient, absoluteModel } from './client.js';
 import { renderMathText, renderAnswer } from './render.js';
 import { renderTrajectory, traceSummary } from './trajectory.js';
 import { storageEstimate, formatBytes } from './cache.js';
-import { MODELS, pickDefaults } from './defaults.js';
+import { ENCODER, MODELS, pickDefaults } from './defaults.js';
 
 
 const $ = (id) => document.getElementById(id);
@@ -89,8 +89,12 @@ async function start() {
   await initBackend();
   applyDefaults(window.rfCaps);
   syncModelRows();
-  client.loadTemplates(params.get('templates') || 'templates.rfb').then(
-    (t) => { $('trajectory').dataset.templates = t.size; },
+  client.loadTemplates(params.get('templates') || 'templates.rfb', undefined, { retriever: params.get('retriever') || 'lexical', encoder: ENCODER }).then(
+    (t) => {
+      $('trajectory').dataset.templates = t.size;
+      $('trajectory').dataset.retriever = t.retriever;
+      if (t.warning) $('progress-text').textContent = t.warning;
+    },
     (e) => ui.showError(e));
   const est = await storageEstimate();
   if (est?.quota) $('progress-text').textContent = `Storage: ${formatBytes(est.usage)} used of ${formatBytes(est.quota)} available.`;

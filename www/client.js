@@ -49,8 +49,11 @@ export class SolverClient extends EventTarget {
   load(model, { contextLen, onProgress } = {}) {
     return this.request('load', { model, contextLen }, (m) => m.type === 'progress' && onProgress?.(m.progress));
   }
-  loadTemplates(url, onProgress) {
-    return this.request('templates', { url: new URL(url, document.baseURI).href }, (m) => m.type === 'progress' && onProgress?.(m.progress));
+  /** `retriever`: lexical (default), dense, hybrid or auto; the last three fetch `encoder` ({baseUrl, sha256}). */
+  loadTemplates(url, onProgress, { retriever, encoder } = {}) {
+    const absolute = encoder && { ...encoder, baseUrl: new URL(encoder.baseUrl, document.baseURI).href };
+    return this.request('templates', { url: new URL(url, document.baseURI).href, retriever, encoder: absolute },
+      (m) => m.type === 'progress' && onProgress?.(m.progress));
   }
   solve(problem, strategy, { caps, navigatorScript, onEvent } = {}) {
     return this.request('solve', { problem, strategy, caps, navigatorScript }, onEvent);

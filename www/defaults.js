@@ -13,6 +13,21 @@ export const MODELS = {
   },
 };
 
+/**
+ * The sentence encoder of dense template retrieval (all-MiniLM-L6-v2, `scripts/fetch-assets.sh
+ * minilm`), fetched only when a page asks for `retriever=dense|hybrid|auto`; every file is
+ * checked against its sha256 and cached like the model weights.
+ */
+export const ENCODER = {
+  baseUrl: '/assets/all-MiniLM-L6-v2/',
+  sha256: {
+    'config.json': '953f9c0d463486b10a6871cc2fd59f223b2c70184f49815e7efbcab5d8908b41',
+    'tokenizer.json': 'be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037',
+    'sentence_bert_config.json': 'fc1993fde0a95c24ec6c022539d41cf6e2f7c9721e5415d6fb6897472a9cd4b7',
+    'model.safetensors': '53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db',
+  },
+};
+
 /** Accuracy measured on MATH-500-100 (docs/EVALUATION.md), the basis of the default strategy. */
 export const MEASURED = 'Qwen2.5-Coder-0.5B on MATH-500-100: direct chain-of-thought 18 %, template-guided 11 %';
 

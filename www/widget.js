@@ -6,7 +6,9 @@
 //
 // Attributes: model (GGUF URL or HF repository URL), tokenizer (optional tokenizer.json URL),
 // templates (bundle URL), problem, strategy (reasonflux | guided | direct | best-of-n | mcts),
-// backend (auto | webgpu | cpu), max-tokens, context, autoload (load the model when connected).
+// backend (auto | webgpu | cpu), max-tokens, context, autoload (load the model when connected),
+// retriever (lexical | dense | hybrid | auto: how templates are found; all but lexical fetch the
+// sentence encoder from `encoder`, default the assets/ copy named in defaults.js).
 // Without model or strategy, the widget takes the measured pick of defaults.js.
 // Events (CustomEvent, bubbling, composed): progress {text, fraction}, step {trace, summary},
 // answer {answer, finalText, trace}, error {kind, message}.
@@ -14,7 +16,7 @@
 import { SolverClient } from './client.js';
 import { renderMathText, renderAnswer } from './render.js';
 import { renderTrajectory, traceSummary } from './trajectory.js';
-import { MODELS, pickDefaults } from './defaults.js';
+import { ENCODER, MODELS, pickDefaults } from './defaults.js';
 
 const KATEX_CSS = new URL('./vendor/katex/katex.min.css', import.meta.url).href;
 
@@ -127,7 +129,10 @@ export class ReasonFluxSolver extends HTMLElement {
       this.pick = pickDefaults(caps, navigator.deviceMemory);
       this.shadowRoot.querySelector('[part=backend]').textContent = `(${device.backend === 'webgpu' ? 'WebGPU' : 'CPU'})`;
       this.dataset.backend = device.backend;
-      await this.client.loadTemplates(abs(this.getAttribute('templates') || new URL('./templates.rfb', import.meta.url).href));
+      const encoder = { ...ENCODER, baseUrl: abs(this.getAttribute('encoder') || new URL(ENCODER.baseUrl, import.meta.url).href) };
+      const loaded = await this.client.loadTemplates(abs(this.getAttribute('templates') || new URL('./templates.rfb', import.meta.url).href),
+        undefined, { retriever: this.getAttribute('retriever') || 'lexical', encoder });
+      this.dataset.retriever = loaded.retriever;
       const url = abs(this.getAttribute('model') || new URL(MODELS[this.pick.model].url, import.meta.url).href);
       const model = /\.gguf(\?|$)/i.test(url) ? { kind: 'gguf', url, tokenizerUrl: this.getAttribute('tokenizer') ? abs(this.getAttribute('tokenizer')) : undefined } : { kind: 'url', url };
       await this.client.load(model, {

@@ -124,14 +124,43 @@ async function handleLoad(msg) {
   return engine.loadHf(new TextDecoder().decode(config), shards, tokenizer, context);
 }
 
+// msg: {url, retriever?: 'lexical' | 'dense' | 'hybrid' | 'auto', encoder?: {baseUrl, sha256: {file: hex}}}.
+// Lexical retrieval needs only the bundle; the others also fetch the sentence encoder. If that
+// fails, the templates still load (lexical) and `warning` says why.
 async function handleTemplates(msg) {
   await ensureInit();
   const [bytes] = await downloadFiles([{ url: msg.url, name: 'templates.rfb' }], {
     useCache: false, label: 'Fetching templates',
     onProgress: (p) => post({ id: msg.id, type: 'progress', progress: p }),
   });
-  templates = Templates.load(bytes);
-  return { size: templates.size, version: templates.version };
+  const loaded = Templates.load(bytes);
+  const wanted = msg.retriever ?? 'lexical';
+  let warning = null;
+  if (wanted !== 'lexical') {
+    try {
+      await attachEncoder(loaded, wanted, msg.encoder, msg.id);
+    } catch (e) {
+      warning = `${wanted} retrieval is off, so templates are found by their words: ${toError(e).message}`;
+    }
+  }
+  templates = loaded;
+  return { size: templates.size, version: templates.version, retriever: templates.retriever, hasEmbeddings: templates.hasEmbeddings, warning };
+}
+
+const ENCODER_FILES = ['config.json', 'tokenizer.json', 'sentence_bert_config.json', 'model.safetensors'];
+
+async function attachEncoder(bundle, choice, encoder, id) {
+  if (!bundle.hasEmbeddings) throw { kind: 'retrieval', message: 'this template bundle has no embeddings' };
+  if (!encoder?.baseUrl) throw { kind: 'invalid_argument', message: `${choice} retrieval needs encoder.baseUrl` };
+  const base = encoder.baseUrl.endsWith('/') ? encoder.baseUrl : `${encoder.baseUrl}/`;
+  const files = ENCODER_FILES.map((name) => ({ url: new URL(name, base).href, name, sha256: encoder.sha256?.[name] }));
+  const [config, tokenizer, sbert, weights] = await downloadFiles(files, {
+    label: 'Fetching the sentence encoder',
+    onProgress: (p) => post({ id, type: 'progress', progress: p }),
+  });
+  const text = new TextDecoder();
+  const maxSeqLength = JSON.parse(text.decode(sbert)).max_seq_length;
+  bundle.useEncoder(choice, text.decode(config), weights, tokenizer, maxSeqLength);
 }
 
 async function handleGenerate(msg) {

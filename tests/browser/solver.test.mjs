@@ -221,6 +221,39 @@ await test('wasm-api', async () => {
   return `${r.size} templates, top hit “${r.hits[0].name}”; caps ${JSON.stringify({ adapter: r.caps.adapter, fallback: r.caps.is_fallback_adapter, f16: r.caps.shader_f16, maxStorage: r.caps.max_storage_buffer_binding_size })}`;
 });
 
+await test('dense-retrieval', async () => {
+  // The bundle carries template embeddings (scripts/build-wasm.sh builds it with the encoder);
+  // the page fetches the sentence encoder only when asked (?retriever=auto), checks and caches it.
+  const r = await page.evaluate(async () => {
+    const m = await import('/pkg/rf_wasm.js');
+    await m.default();
+    const t = m.Templates.load(new Uint8Array(await (await fetch('/templates.rfb')).arrayBuffer()));
+    const { ENCODER } = await import('/defaults.js');
+    const get = async (name) => new Uint8Array(await (await fetch(ENCODER.baseUrl + name)).arrayBuffer());
+    const text = (b) => new TextDecoder().decode(b);
+    const problem = 'A triangular garden has sides of 13, 14 and 15 meters. How many square meters does it cover?';
+    const lexical = t.search(problem, 5).map((h) => h.name);
+    let noEncoder = null;
+    try { t.useEncoder('lexical', '{}', new Uint8Array(), new Uint8Array(), 1); } catch (e) { noEncoder = e; }
+    const maxSeq = JSON.parse(text(await get('sentence_bert_config.json'))).max_seq_length;
+    const t0 = performance.now();
+    t.useEncoder('auto', text(await get('config.json')), await get('model.safetensors'), await get('tokenizer.json'), maxSeq);
+    const loadMs = performance.now() - t0;
+    t.search(problem, 5);
+    const t1 = performance.now();
+    const dense = t.search(problem, 5).map((h) => h.name);
+    const searchMs = performance.now() - t1;
+    return { has: t.hasEmbeddings, retriever: t.retriever, lexical, dense, noEncoder, loadMs, searchMs };
+  });
+  assert(r.has && r.retriever === 'auto', `bundle embeddings ${r.has}, retriever ${r.retriever}`);
+  assert(r.noEncoder?.kind === 'invalid_argument', `lexical useEncoder: ${JSON.stringify(r.noEncoder)}`);
+  assert(r.dense.some((n) => /Heron/.test(n)), `dense top 5 for the garden: ${r.dense.join(' | ')}`);
+  const p = await newPage('/?backend=cpu&retriever=auto');
+  await p.waitForFunction(() => document.getElementById('trajectory').dataset.retriever === 'auto', null, { timeout: 60_000 });
+  figures.denseSearchMs = Math.round(r.searchMs);
+  return `dense top hit “${r.dense[0]}” (lexical: “${r.lexical[0] ?? 'none'}”); encoder built in ${Math.round(r.loadMs)} ms, one problem query ${r.searchMs.toFixed(1)} ms; the page loaded it with ?retriever=auto`;
+});
+
 await test('bad-model-url', async () => {
   await page.selectOption('#model', 'url');
   await page.fill('#model-url', '/assets/does-not-exist.gguf');
@@ -446,6 +479,7 @@ console.log(`  WebGPU adapter offered: ${figures.webgpu?.adapter ? 'yes' : 'no'}
 if (figures.loadMs) console.log(`  SmolLM2 load (CPU, incl. download from localhost): ${(figures.loadMs / 1000).toFixed(1)} s`);
 if (figures.direct) console.log(`  CPU direct run: time to first token ${(figures.direct.ttftMs / 1000).toFixed(2)} s, decode ${figures.direct.tokensPerS.toFixed(2)} tokens/s`);
 if (figures.qwen) console.log(`  Qwen2.5-Coder-0.5B on CPU: load ${(figures.qwen.loadMs / 1000).toFixed(1)} s, time to first token ${(figures.qwen.ttftMs / 1000).toFixed(2)} s, decode ${figures.qwen.tokensPerS.toFixed(2)} tokens/s (${figures.qwen.status})`);
+if (figures.denseSearchMs != null) console.log(`  Dense template search (CPU, one problem query incl. embedding): ${figures.denseSearchMs} ms`);
 if (figures.webgpuRun) console.log(`  WebGPU (SwiftShader) run: time to first token ${(figures.webgpuRun.ttftMs / 1000).toFixed(2)} s, decode ${figures.webgpuRun.tokensPerS.toFixed(2)} tokens/s`);
 const failed = results.filter((r) => !r.ok);
 console.log(`\n${results.length - failed.length}/${results.length} passed${results.some((r) => r.soft) ? ' (soft failures count as passed)' : ''}`);

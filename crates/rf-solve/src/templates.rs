@@ -124,15 +124,16 @@ impl TemplateIndex {
         self.choice
     }
 
-    /// The `k` best templates for `query`, best first, by the ranking chosen for its form.
-    pub fn search(&self, query: &str, form: QueryForm, k: usize) -> Result<Vec<&Template>, RetrievalError> {
+    /// The `k` best templates for `query` with their scores, best first, by the ranking chosen
+    /// for its form.
+    pub fn search(&self, query: &str, form: QueryForm, k: usize) -> Result<Vec<(&Template, f32)>, RetrievalError> {
         let kind = self.choice.for_form(form);
         let embedding = match (&self.encoder, kind.needs_encoder()) {
             (Some(encoder), true) => Some(encoder.embed(query)?),
             _ => None,
         };
         let hits = self.retriever.search_by(kind, query, embedding.as_deref(), k, &SearchOptions::default())?;
-        Ok(hits.iter().filter_map(|hit| self.library.get(&hit.id)).collect())
+        Ok(hits.iter().filter_map(|hit| self.library.get(&hit.id).map(|t| (t, hit.score))).collect())
     }
 
     /// From a bundle file when one is given, else from the library's TOML folder.
@@ -151,7 +152,7 @@ impl TemplateIndex {
 
     /// The cards of the `k` best templates for `query`, best first.
     pub fn cards(&self, query: &str, form: QueryForm, k: u32) -> Result<Vec<TemplateCard>, RetrievalError> {
-        Ok(self.search(query, form, k as usize)?.into_iter().map(card).collect())
+        Ok(self.search(query, form, k as usize)?.into_iter().map(|(t, _)| card(t)).collect())
     }
 }
 

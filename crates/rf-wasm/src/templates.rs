@@ -1,6 +1,7 @@
 //! The thought-template bundle for JavaScript.
 use rf_planner::{QueryForm, TemplateCard};
-use rf_solve::TemplateIndex;
+use rf_embed::{EncoderFiles, SentenceEncoder};
+use rf_solve::{RetrieverChoice, TemplateIndex};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
@@ -46,28 +47,64 @@ impl Templates {
         self.index.library.version.clone()
     }
 
-    /// The `k` best templates for a free-text query:
-    /// `[{id, name, tags, description, subject, chapter, section, score}]`.
+    /// The `k` best templates for a problem typed by the user, ranked as [`Templates::retriever`]
+    /// says: `[{id, name, tags, description, subject, chapter, section, score}]`.
     pub fn search(&self, query: &str, k: u32) -> Result<JsValue, JsValue> {
-        let hits: Vec<SearchHit> = self
-            .index
-            .retriever
-            .search(query, k as usize)
+        let found = self.index.search(query, QueryForm::Problem, k as usize).map_err(|e| js_error("retrieval", e))?;
+        let hits: Vec<SearchHit> = found
             .into_iter()
-            .filter_map(|hit| {
-                self.index.library.get(&hit.id).map(|t| SearchHit {
-                    id: &t.id,
-                    name: &t.name,
-                    tags: &t.tags,
-                    description: &t.description,
-                    subject: t.subject.as_str(),
-                    chapter: &t.chapter,
-                    section: &t.section,
-                    score: hit.score,
-                })
+            .map(|(t, score)| SearchHit {
+                id: &t.id,
+                name: &t.name,
+                tags: &t.tags,
+                description: &t.description,
+                subject: t.subject.as_str(),
+                chapter: &t.chapter,
+                section: &t.section,
+                score,
             })
             .collect();
         to_js(&hits)
+    }
+
+    /// Whether the bundle carries template embeddings (dense retrieval possible).
+    #[wasm_bindgen(getter, js_name = hasEmbeddings)]
+    pub fn has_embeddings(&self) -> bool {
+        self.index.retriever.dense().is_some()
+    }
+
+    /// How templates are ranked: `lexical` (until [`Templates::use_encoder`]), `dense`,
+    /// `hybrid` or `auto` (dense for problems, lexical for plan steps).
+    #[wasm_bindgen(getter)]
+    pub fn retriever(&self) -> String {
+        self.index.retriever_choice().as_str().to_string()
+    }
+
+    /// Ranks by embeddings from now on (`choice`: `dense`, `hybrid` or `auto`), with the
+    /// sentence encoder's files: config.json text, model.safetensors, tokenizer.json and
+    /// `max_seq_length` from sentence_bert_config.json. The bundle's embeddings must come from
+    /// the same weights (`retrieval` error otherwise); bad files are a `bad_encoder` error; on
+    /// any error the ranking stays as it was.
+    #[wasm_bindgen(js_name = useEncoder)]
+    pub fn use_encoder(
+        &mut self,
+        choice: &str,
+        config_json: String,
+        safetensors: Vec<u8>,
+        tokenizer_json: Vec<u8>,
+        max_seq_length: u32,
+    ) -> Result<(), JsValue> {
+        let choice: RetrieverChoice = choice.parse().map_err(|e: String| js_error("invalid_argument", e))?;
+        if !choice.needs_encoder() {
+            return Err(js_error("invalid_argument", "lexical retrieval needs no encoder"));
+        }
+        // Embedding 620 templates here would take minutes on one browser thread.
+        if !self.has_embeddings() {
+            return Err(js_error("retrieval", "this template bundle has no embeddings (reasonflux templates build --encoder DIR)"));
+        }
+        let files = EncoderFiles { config_json, safetensors, tokenizer_json, max_seq_length: max_seq_length as usize };
+        let encoder = SentenceEncoder::from_files(files, &rf_engine::Device::flex()).map_err(|e| js_error("bad_encoder", e))?;
+        self.index.use_encoder(choice, encoder).map_err(|e| js_error("retrieval", e))
     }
 
     /// What a planner `retrieve` action needs: `TemplateCard`s for the query.
