@@ -19,6 +19,7 @@ const post = (msg) => self.postMessage(msg);
 
 function toError(e) {
   if (e && typeof e === 'object' && typeof e.kind === 'string') return { kind: e.kind, message: String(e.message ?? ''), fatal: e.fatal === true };
+  // 'panic' is one of rf-wasm's FATAL_KINDS; after a trap the module cannot be asked, so it is spelled here.
   if (e instanceof WebAssembly.RuntimeError) return { kind: 'panic', message: `the engine crashed: ${e.message}`, fatal: true };
   return { kind: 'internal', message: String(e?.message ?? e) };
 }

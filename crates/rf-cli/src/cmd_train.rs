@@ -1,6 +1,5 @@
 //! `reasonflux train`: structure-based fine-tuning, preference pairs, DPO, and the
 //! template-name hit rate of a navigator.
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
@@ -10,8 +9,9 @@ use rf_planner::PlannerConfig;
 use rf_templates::Library;
 use rf_train::data::{self, SftExample};
 use rf_train::loss::Tokenized;
-use rf_train::pairs::{PreferencePair, Problem, Split};
-use rf_train::trainer::{Dpo, ScoredPair, Sft, StepLog, TrainConfig, find_start, reference_logprobs, train};
+use rf_train::dpo::{self, DpoReport};
+use rf_train::pairs::{self, PairsLog, PreferencePair, Problem, ScoredProblem, Split};
+use rf_train::trainer::{Dpo, ScoredPair, Sft, StepLog, TrainConfig, find_start, train};
 
 use rf_solve::{EngineBackend, TemplateIndex};
 use crate::common::ModelArgs;
@@ -322,46 +322,11 @@ fn sft(args: SftArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Problems from the worked examples of the templates written here (their answers were checked
-/// by computation; many upstream examples lack a usable problem or answer), on one side of the
-/// held-out split, shortest first: the small models here solve almost none of the long ones,
-/// and pairs need trajectories whose scores differ.
-fn problems(library: &Library, held_out: bool) -> Vec<(String, Problem)> {
-    let mut found: Vec<(String, Problem)> = library
-        .templates
-        .iter()
-        .filter(|t| t.origin == rf_templates::Origin::ReasonfluxWeb && data::is_held_out(&t.id) == held_out)
-        .filter_map(|t| {
-            let answer = t.example.answer.clone()?;
-            let text = t.example.problem.trim();
-            (!text.is_empty() && !answer.trim().is_empty()).then(|| (t.id.clone(), Problem { text: text.to_string(), answer }))
-        })
-        .collect();
-    found.sort_by_key(|(_, p)| p.text.chars().count());
-    found
-}
-
 fn pairs(args: PairsArgs) -> anyhow::Result<()> {
     let templates = TemplateIndex::load(None, &args.templates)?;
-    let library = &templates.library;
     let mut inference = args.model.load()?;
     let mut navigator = args.model.load_navigator(args.navigator.as_ref())?;
-    let done: Vec<PreferencePair> = read_pairs(&args.out).unwrap_or_default();
-    let done_problems: std::collections::HashSet<String> = done.iter().map(|p| p.problem.clone()).collect();
-    let mut file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&args.out)
-        .with_context(|| format!("opening {}", args.out.display()))?;
-    // A record of every problem scored, pairs or not, so a re-run skips it.
-    let scored_path = args.out.with_extension("scored.jsonl");
-    let scored_before: std::collections::HashSet<String> = std::fs::read_to_string(&scored_path)
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .filter_map(|v| v["problem"].as_str().map(str::to_string))
-        .collect();
-    let mut scored_log = std::fs::OpenOptions::new().create(true).append(true).open(&scored_path)?;
+    let mut log = PairsLog::open(&args.out)?;
     let config = PlannerConfig {
         inference: rf_planner::SamplingConfig::paper(args.step_tokens),
         max_plan_steps: args.max_plan_steps,
@@ -370,7 +335,7 @@ fn pairs(args: PairsArgs) -> anyhow::Result<()> {
         seed: args.seed,
         ..PlannerConfig::default()
     };
-    let bench: Option<Vec<Problem>> = match &args.bench {
+    let pools = match &args.bench {
         Some(name) => {
             let mut all: Vec<Problem> =
                 rf_eval::load_benchmark_with(name, &rf_eval::BenchmarkPaths::default_for_repo(&args.root), &Default::default())?
@@ -380,55 +345,34 @@ fn pairs(args: PairsArgs) -> anyhow::Result<()> {
             if args.shortest_first {
                 all.sort_by_key(|p| p.text.chars().count());
             }
-            Some(all)
+            pairs::benchmark_pools(&all, args.problems, args.held_out_problems)
         }
-        None => None,
+        // The whole side of the split: similar problems are drawn from all of it.
+        None => [Split::Train, Split::HeldOut].map(|split| (split, pairs::template_problems(&templates.library, split).into_iter().map(|(_, p)| p).collect())),
     };
-    for (split, held_out, count) in [(Split::Train, false, args.problems), (Split::HeldOut, true, args.held_out_problems)] {
-        let pool: Vec<Problem> = match &bench {
-            // Disjoint slices: training problems first, held-out problems after them.
-            Some(all) if held_out => all.iter().skip(args.problems).take(count).cloned().collect(),
-            Some(all) => all.iter().take(count).cloned().collect(),
-            None => problems(library, held_out).into_iter().map(|(_, p)| p).collect(),
-        };
+    for (split, pool) in &pools {
+        let count = if *split == Split::Train { args.problems } else { args.held_out_problems };
         for (i, problem) in pool.iter().take(count).enumerate() {
-            if !args.shard.takes(i) || done_problems.contains(&problem.text) || scored_before.contains(&problem.text) {
+            if !args.shard.takes(i) || log.is_done(&problem.text) {
                 continue;
             }
             let nav = navigator.as_mut().unwrap_or(&mut inference);
             let trajectories =
-                rf_train::pairs::sample_trajectories(nav, &problem.text, args.samples, args.samples * 3, args.seed + i as u64 * 1000, args.plan_tokens)?;
-            let similar = rf_train::pairs::similar_problems(problem, &pool, args.similar);
-            let mut backend = EngineBackend {
-                inference: &mut inference,
-                navigator: navigator.as_mut(),
-                templates: &templates,
-                sink: None,
-            };
-            let scored = rf_train::pairs::score_trajectories(&trajectories, problem, &similar, &config, args.runs as usize, &mut backend)?;
-            let new = rf_train::pairs::make_pairs(&problem.text, &scored, split, args.max_pairs);
-            for pair in &new {
-                writeln!(file, "{}", serde_json::to_string(pair)?)?;
-            }
+                pairs::sample_trajectories(nav, &problem.text, args.samples, args.samples * 3, args.seed + i as u64 * 1000, args.plan_tokens)?;
+            let similar = pairs::similar_problems(problem, pool, args.similar);
+            let mut backend = EngineBackend { inference: &mut inference, navigator: navigator.as_mut(), templates: &templates, sink: None };
+            let scored = pairs::score_trajectories(&trajectories, problem, &similar, &config, args.runs as usize, &mut backend)?;
+            let new = pairs::make_pairs(&problem.text, &scored, *split, args.max_pairs);
             let scores: Vec<f64> = scored.iter().map(|s| s.score).collect();
-            writeln!(scored_log, "{}", serde_json::json!({"problem": problem.text, "split": split, "scores": scores, "pairs": new.len()}))?;
+            log.record(&ScoredProblem { problem: problem.text.clone(), split: *split, scores: scores.clone(), pairs: new.len() }, &new)?;
             eprintln!("[{} {}/{count}] {} trajectories, scores {scores:?}, {} pairs", split.as_str(), i + 1, trajectories.len(), new.len());
         }
     }
     Ok(())
 }
 
-fn read_pairs(path: &Path) -> anyhow::Result<Vec<PreferencePair>> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    text.lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(i, l)| serde_json::from_str(l).with_context(|| format!("{} line {}", path.display(), i + 1)))
-        .collect()
-}
-
 fn dpo(args: DpoArgs) -> anyhow::Result<()> {
-    let all = read_pairs(&args.pairs)?;
+    let all = pairs::read_pairs(&args.pairs)?;
     let cfg = args.optim.config(5e-7);
     let start = find_start(&args.optim.out, "dpo")?;
     let model = load_for_training(&args.model, start.checkpoint.as_deref())?;
@@ -450,22 +394,8 @@ fn dpo(args: DpoArgs) -> anyhow::Result<()> {
     }
     let train_tok = tokenized(&train_pairs)?;
     let held_tok = tokenized(&held_pairs)?;
-    // The reference is the starting model; its log-probabilities are computed once and kept, so
-    // a resumed run does not take them from the partly trained model.
-    std::fs::create_dir_all(&args.optim.out)?;
-    let ref_path = args.optim.out.join("reference_logprobs.json");
-    let refs: Vec<(f64, f64)> = if ref_path.exists() {
-        serde_json::from_str(&std::fs::read_to_string(&ref_path)?)?
-    } else {
-        if start.checkpoint.is_some() {
-            bail!("{} is missing; cannot resume DPO without the reference", ref_path.display());
-        }
-        eprintln!("reference log-probabilities for {} pairs…", train_tok.len() + held_tok.len());
-        let all_tok: Vec<(Tokenized, Tokenized)> = train_tok.iter().chain(&held_tok).cloned().collect();
-        let refs = reference_logprobs(trainable(&model)?, &all_tok)?;
-        std::fs::write(&ref_path, serde_json::to_string(&refs)?)?;
-        refs
-    };
+    let all_tok: Vec<(Tokenized, Tokenized)> = train_tok.iter().chain(&held_tok).cloned().collect();
+    let refs = dpo::cached_reference_logprobs(&args.optim.out, start.checkpoint.is_some(), trainable(&model)?, &all_tok)?;
     let scored = |toks: &[(Tokenized, Tokenized)], offset: usize| -> Vec<ScoredPair> {
         toks.iter()
             .zip(&refs[offset..])
@@ -474,9 +404,7 @@ fn dpo(args: DpoArgs) -> anyhow::Result<()> {
     };
     let train_set = Dpo { pairs: scored(&train_tok, 0), beta: args.beta };
     let held_set = Dpo { pairs: scored(&held_tok, train_tok.len()), beta: args.beta };
-    let accuracy = |m: &[f64]| m.iter().filter(|x| **x > 0.0).count() as f64 / m.len().max(1) as f64;
-    // "Before" means the reference itself; a resumed run starts from a trained model, so it has
-    // no before figures of its own (they are in the first run's report).
+    // "Before" means the reference itself, which only a run from the start has.
     let held_before = if start.checkpoint.is_none() { Some(held_set.margins(trainable(&model)?)?) } else { None };
     let bar = progress(cfg.steps, start.step);
     bar.set_prefix("dpo");
@@ -485,24 +413,8 @@ fn dpo(args: DpoArgs) -> anyhow::Result<()> {
         bar.set_message(step_message(log));
     })?;
     bar.finish();
-    let held_after = held_set.margins(&trained)?;
-    let train_after = train_set.margins(&trained)?;
-    let mean = |m: &[f64]| m.iter().sum::<f64>() / m.len().max(1) as f64;
-    let report = serde_json::json!({
-        "beta": args.beta,
-        "train_pairs": train_set.pairs.len(),
-        "held_out_pairs": held_set.pairs.len(),
-        "train_accuracy_after": accuracy(&train_after),
-        "train_margin_after": mean(&train_after),
-        "held_out_accuracy_before": held_before.as_deref().map(accuracy),
-        "held_out_accuracy_after": accuracy(&held_after),
-        "held_out_margin_before": held_before.as_deref().map(mean),
-        "held_out_margin_after": mean(&held_after),
-        // Per pair, in the order of the held-out pairs in the file, so that a split that holds out
-        // several problems can still be read problem by problem.
-        "held_out_margins_after": held_after,
-    });
-    std::fs::write(args.optim.out.join("report.json"), serde_json::to_string_pretty(&report)?)?;
+    let report = DpoReport::new(args.beta, &train_set.margins(&trained)?, held_before.as_deref(), held_set.margins(&trained)?);
+    report.write(&args.optim.out)?;
     println!("{}", serde_json::to_string_pretty(&report)?);
     Ok(())
 }

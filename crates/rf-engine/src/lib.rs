@@ -13,8 +13,8 @@
 //! - [`LocalModel`] bundles decoder and tokenizer; [`generate()`] runs sampling, stop
 //!   conditions, streaming and cancellation on top.
 //!
-//! - [`llamacpp::LlamaCppReference`] (native only) redoes llama.cpp's CPU arithmetic on a GGUF,
-//!   to compare our loading and tokenisation with llama.cpp token for token.
+//! (llama.cpp's own arithmetic, for comparing with it token for token, lives in the test-only
+//! crate `rf-llamacpp-ref`.)
 //!
 //! Every failure on the load and generation paths is an [`EngineError`].
 pub mod config;
@@ -22,8 +22,6 @@ pub mod decoder;
 pub mod error;
 pub mod generate;
 pub mod gguf;
-#[cfg(not(target_arch = "wasm32"))]
-pub mod llamacpp;
 mod load;
 pub mod model;
 pub mod quant_model;

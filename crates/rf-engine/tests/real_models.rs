@@ -51,7 +51,7 @@ fn smollm2_gguf_with_llama_cpp_numerics_reproduces_its_greedy_ids() {
     let Some(path) = common::asset("SmolLM2-135M-Instruct.Q4_1.gguf") else { return };
     let file = rf_engine::GgufFile::parse(std::fs::read(&path).unwrap()).unwrap();
     let tokenizer = rf_engine::TextTokenizer::from_gguf(&file).unwrap();
-    let mut model = rf_engine::llamacpp::LlamaCppReference::new(&file).unwrap();
+    let mut model = rf_llamacpp_ref::LlamaCppReference::new(&file).unwrap();
     for case in &llamacpp_reference().results {
         let ids = tokenizer.encode(&case.prompt).unwrap();
         assert_eq!(ids, case.prompt_ids, "tokenisation of {:?}", case.prompt);

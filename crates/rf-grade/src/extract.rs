@@ -97,28 +97,8 @@ fn ends_inside_box(text: &str) -> bool {
     let Some(start) = ["\\boxed", "\\fbox"].iter().filter_map(|cmd| text.rfind(cmd).map(|i| i + cmd.len())).max() else {
         return false;
     };
-    let rest = text[start..].trim_start_matches(' ');
-    if !rest.starts_with('{') {
-        return false;
-    }
-    let mut depth = 0usize;
-    let mut chars = rest.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '\\' => {
-                chars.next();
-            }
-            '{' => depth += 1,
-            '}' => {
-                depth -= 1;
-                if depth == 0 {
-                    return false;
-                }
-            }
-            _ => {}
-        }
-    }
-    true
+    let rest: Vec<char> = text[start..].trim_start_matches(' ').chars().collect();
+    rest.first() == Some(&'{') && crate::normalize::match_brace(&rest, 0).is_none()
 }
 
 /// Case-insensitive last occurrence of any of `needles` (ASCII lowercase needles).

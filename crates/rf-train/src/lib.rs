@@ -11,11 +11,14 @@
 //!   resumable checkpoints and a JSON-lines log; [`checkpoint`] writes HF-layout checkpoints
 //!   (safetensors + config.json + tokenizer.json) that `rf-engine` and HF transformers load.
 //! - [`pairs`] samples trajectories from a navigator, scores them with the planner and grader,
-//!   and writes preference pairs; [`names`] measures the exact template-name hit rate.
+//!   and writes preference pairs resumably ([`pairs::PairsLog`]); [`dpo`] keeps the reference
+//!   policy's log-probabilities across resumed runs and reports held-out preference accuracy;
+//!   [`names`] measures the exact template-name hit rate.
 //!
 //! The model is [`rf_engine::Transformer`], loaded on an autodiff device.
 pub mod checkpoint;
 pub mod data;
+pub mod dpo;
 pub mod loss;
 pub mod names;
 pub mod pairs;
@@ -36,6 +39,8 @@ pub enum TrainError {
     NoExamples,
     #[error("checkpoint {path}: {message}")]
     Checkpoint { path: String, message: String },
+    #[error("{path} line {line}: {message}")]
+    Record { path: String, line: usize, message: String },
 }
 
 pub type Result<T> = std::result::Result<T, TrainError>;

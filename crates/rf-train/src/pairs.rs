@@ -6,7 +6,9 @@
 //! instantiation and the final answer run exactly as at solve time), graded by `rf-grade`.
 //! Every pair of trajectories with different scores gives a (better, worse) pair.
 use std::collections::HashSet;
+use std::io::Write;
 use std::ops::ControlFlow;
+use std::path::Path;
 
 use rf_engine::{GenerationConfig, LocalModel, SamplingConfig};
 use rf_planner::parse::parse_plan;
@@ -14,8 +16,8 @@ use rf_planner::prompts::plan_messages;
 use rf_planner::{Action, Backend, DriveError, ModelRole, Observation, Planner, PlannerConfig, Strategy, run_to_completion};
 use serde::{Deserialize, Serialize};
 
-use crate::Result;
-use crate::data::PLAN_STEPS;
+use crate::data::{PLAN_STEPS, is_held_out};
+use crate::{Result, TrainError, io_error};
 use rf_solve::engine_messages;
 
 /// A problem with its reference answer.
@@ -223,5 +225,129 @@ mod tests {
         let pool = vec![p("the sum of the roots of a quadratic"), p("count lattice paths in a grid"), p("roots of a cubic and their sum")];
         let sim = similar_problems(&p("sum of the roots of the quadratic x^2+3x+2"), &pool, 1);
         assert_eq!(sim[0].text, "the sum of the roots of a quadratic");
+    }
+}
+
+/// Problems from the worked examples of the templates written here (their answers were checked
+/// by computation; many upstream examples lack a usable problem or answer), on one side of the
+/// held-out split, shortest first: the small models here solve almost none of the long ones,
+/// and pairs need trajectories whose scores differ. Each comes with its template's id.
+pub fn template_problems(library: &rf_templates::Library, split: Split) -> Vec<(String, Problem)> {
+    let held_out = split == Split::HeldOut;
+    let mut found: Vec<(String, Problem)> = library
+        .templates
+        .iter()
+        .filter(|t| t.origin == rf_templates::Origin::ReasonfluxWeb && is_held_out(&t.id) == held_out)
+        .filter_map(|t| {
+            let answer = t.example.answer.clone()?;
+            let text = t.example.problem.trim();
+            (!text.is_empty() && !answer.trim().is_empty()).then(|| (t.id.clone(), Problem { text: text.to_string(), answer }))
+        })
+        .collect();
+    found.sort_by_key(|(_, p)| p.text.chars().count());
+    found
+}
+
+/// Disjoint slices of one benchmark: the first `train` problems, then the next `held_out`.
+pub fn benchmark_pools(all: &[Problem], train: usize, held_out: usize) -> [(Split, Vec<Problem>); 2] {
+    [
+        (Split::Train, all.iter().take(train).cloned().collect()),
+        (Split::HeldOut, all.iter().skip(train).take(held_out).cloned().collect()),
+    ]
+}
+
+/// Reads a pairs file (JSON lines).
+pub fn read_pairs(path: &Path) -> Result<Vec<PreferencePair>> {
+    let text = std::fs::read_to_string(path).map_err(io_error(path))?;
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| {
+            serde_json::from_str(l).map_err(|e| TrainError::Record { path: path.display().to_string(), line: i + 1, message: e.to_string() })
+        })
+        .collect()
+}
+
+/// One line of the scored log: a problem scored, with or without pairs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScoredProblem {
+    pub problem: String,
+    pub split: Split,
+    pub scores: Vec<f64>,
+    pub pairs: usize,
+}
+
+/// What a pairs run has done, read back from its files, and where it appends what it does next:
+/// the pairs file and `<pairs>.scored.jsonl`, which records every problem scored (pairs or not),
+/// so a re-run skips it.
+pub struct PairsLog {
+    done: HashSet<String>,
+    pairs: std::fs::File,
+    scored: std::fs::File,
+}
+
+impl PairsLog {
+    pub fn open(out: &Path) -> Result<PairsLog> {
+        let mut done: HashSet<String> = if out.exists() { read_pairs(out)?.into_iter().map(|p| p.problem).collect() } else { HashSet::new() };
+        let scored_path = out.with_extension("scored.jsonl");
+        if scored_path.exists() {
+            let text = std::fs::read_to_string(&scored_path).map_err(io_error(&scored_path))?;
+            // A line cut by an interrupted run is skipped: that problem is scored again.
+            done.extend(text.lines().filter_map(|l| serde_json::from_str::<ScoredProblem>(l).ok()).map(|s| s.problem));
+        }
+        let append = |path: &Path| std::fs::OpenOptions::new().create(true).append(true).open(path).map_err(io_error(path));
+        Ok(PairsLog { done, pairs: append(out)?, scored: append(&scored_path)? })
+    }
+
+    /// Whether an earlier run already scored this problem.
+    pub fn is_done(&self, problem: &str) -> bool {
+        self.done.contains(problem)
+    }
+
+    /// Appends the new pairs, then the scored line (so a problem counts as done only once its
+    /// pairs are written).
+    pub fn record(&mut self, scored: &ScoredProblem, pairs: &[PreferencePair]) -> Result<()> {
+        let failed = |e: std::io::Error| TrainError::Io { path: "pairs log".into(), source: e };
+        for pair in pairs {
+            writeln!(self.pairs, "{}", serde_json::to_string(pair).expect("a pair serialises")).map_err(failed)?;
+        }
+        writeln!(self.scored, "{}", serde_json::to_string(scored).expect("a score line serialises")).map_err(failed)?;
+        self.done.insert(scored.problem.clone());
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod pairs_log_tests {
+    use super::*;
+
+    #[test]
+    fn a_rerun_skips_scored_problems_and_rescoring_a_cut_line() {
+        let dir = std::env::temp_dir().join(format!("rf-pairs-log-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let out = dir.join("pairs.jsonl");
+        let pair = PreferencePair {
+            problem: "p1".into(),
+            chosen: "a".into(),
+            rejected: "b".into(),
+            chosen_score: 1.0,
+            rejected_score: 0.0,
+            split: Split::Train,
+        };
+        let mut log = PairsLog::open(&out).unwrap();
+        log.record(&ScoredProblem { problem: "p1".into(), split: Split::Train, scores: vec![1.0, 0.0], pairs: 1 }, std::slice::from_ref(&pair)).unwrap();
+        log.record(&ScoredProblem { problem: "p2".into(), split: Split::HeldOut, scores: vec![0.0, 0.0], pairs: 0 }, &[]).unwrap();
+        drop(log);
+        // An interrupted run's last line.
+        let scored = out.with_extension("scored.jsonl");
+        let mut text = std::fs::read_to_string(&scored).unwrap();
+        text.push_str("{\"problem\":\"p3\",\"spl");
+        std::fs::write(&scored, text).unwrap();
+        let log = PairsLog::open(&out).unwrap();
+        assert!(log.is_done("p1") && log.is_done("p2") && !log.is_done("p3"));
+        assert_eq!(read_pairs(&out).unwrap(), vec![pair]);
+        std::fs::write(&out, "{\"problem\": 3}\n").unwrap();
+        assert!(matches!(PairsLog::open(&out), Err(TrainError::Record { line: 1, .. })), "a damaged pairs file is an error, not a fresh start");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

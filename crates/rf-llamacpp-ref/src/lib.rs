@@ -1,6 +1,9 @@
-//! llama.cpp's CPU arithmetic, operation for operation, for checking our GGUF path against it.
+//! # rf-llamacpp-ref
 //!
-//! [`crate::Transformer`] computes in f32 on dequantised weights and matches HF transformers to
+//! llama.cpp's CPU arithmetic, operation for operation, for checking our GGUF path against it.
+//! A test-only crate: rf-engine's tests use it; nothing the project ships does.
+//!
+//! [`rf_engine::Transformer`] computes in f32 on dequantised weights and matches HF transformers to
 //! ~3e-6. llama.cpp does not compute that function exactly: before every quantised matmul it
 //! quantises the activations to 8 bits, it keeps the KV cache in f16, and it uses its own exp
 //! and accumulation orders. Its logits therefore differ from ours by a few tenths, and greedy
@@ -14,9 +17,8 @@
 //! glibc's, as on x86-64 Linux, because llama.cpp's rotary tables come from them.
 use half::f16;
 
-use crate::config::{Architecture, ModelConfig};
-use crate::error::{EngineError, Result};
-use crate::gguf::{GgmlType, GgufFile};
+use rf_engine::gguf::{GgmlType, GgufFile};
+use rf_engine::{Architecture, EngineError, ModelConfig, Result};
 
 /// A quantised matrix `[rows, cols]` unpacked to one integer per weight.
 struct QMatrix {
