@@ -89,7 +89,9 @@ async function start() {
   await initBackend();
   applyDefaults(window.rfCaps);
   syncModelRows();
-  client.loadTemplates(params.get('templates') || 'templates.rfb', undefined, { retriever: params.get('retriever') || 'lexical', encoder: ENCODER }).then(
+  const retriever = params.get('retriever') || 'lexical';
+  const onProgress = retriever === 'lexical' ? undefined : (p) => { $('progress-text').textContent = p.text || ''; };
+  client.loadTemplates(params.get('templates') || 'templates.rfb', onProgress, { retriever, encoder: ENCODER }).then(
     (t) => {
       $('trajectory').dataset.templates = t.size;
       $('trajectory').dataset.retriever = t.retriever;

@@ -131,8 +131,9 @@ export class ReasonFluxSolver extends HTMLElement {
       this.dataset.backend = device.backend;
       const encoder = { ...ENCODER, baseUrl: abs(this.getAttribute('encoder') || new URL(ENCODER.baseUrl, import.meta.url).href) };
       const loaded = await this.client.loadTemplates(abs(this.getAttribute('templates') || new URL('./templates.rfb', import.meta.url).href),
-        undefined, { retriever: this.getAttribute('retriever') || 'lexical', encoder });
+        (p) => this.status(p.text || '', p.fraction ?? null), { retriever: this.getAttribute('retriever') || 'lexical', encoder });
       this.dataset.retriever = loaded.retriever;
+      if (loaded.warning) this.status(loaded.warning);
       const url = abs(this.getAttribute('model') || new URL(MODELS[this.pick.model].url, import.meta.url).href);
       const model = /\.gguf(\?|$)/i.test(url) ? { kind: 'gguf', url, tokenizerUrl: this.getAttribute('tokenizer') ? abs(this.getAttribute('tokenizer')) : undefined } : { kind: 'url', url };
       await this.client.load(model, {

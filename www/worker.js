@@ -134,21 +134,24 @@ async function handleTemplates(msg) {
     useCache: false, label: 'Fetching templates',
     onProgress: (p) => post({ id: msg.id, type: 'progress', progress: p }),
   });
-  const loaded = Templates.load(bytes);
+  // Usable at once (lexical); useEncoder later switches the same object in place.
+  templates = Templates.load(bytes);
   const wanted = msg.retriever ?? 'lexical';
   let warning = null;
-  if (wanted !== 'lexical') {
+  if (!['lexical', ...DENSE_CHOICES].includes(wanted)) {
+    warning = `unknown retriever '${wanted}' (lexical, ${DENSE_CHOICES.join(', ')}): templates are found by their words`;
+  } else if (wanted !== 'lexical') {
     try {
-      await attachEncoder(loaded, wanted, msg.encoder, msg.id);
+      await attachEncoder(templates, wanted, msg.encoder, msg.id);
     } catch (e) {
       warning = `${wanted} retrieval is off, so templates are found by their words: ${toError(e).message}`;
     }
   }
-  templates = loaded;
   return { size: templates.size, version: templates.version, retriever: templates.retriever, hasEmbeddings: templates.hasEmbeddings, warning };
 }
 
 const ENCODER_FILES = ['config.json', 'tokenizer.json', 'sentence_bert_config.json', 'model.safetensors'];
+const DENSE_CHOICES = ['dense', 'hybrid', 'auto'];
 
 async function attachEncoder(bundle, choice, encoder, id) {
   if (!bundle.hasEmbeddings) throw { kind: 'retrieval', message: 'this template bundle has no embeddings' };

@@ -4,8 +4,6 @@ use std::path::PathBuf;
 
 use rf_planner::{BestOfNConfig, GuidedConfig, ModelRole, StrategyKind, StrategySpec, run_to_completion};
 
-use anyhow::Context;
-use rf_embed::SentenceEncoder;
 use rf_solve::{EngineBackend, RetrieverChoice, TemplateIndex};
 use crate::common::ModelArgs;
 
@@ -48,13 +46,7 @@ pub struct StrategyArgs {
 impl StrategyArgs {
     /// The template library with the chosen retriever.
     pub fn template_index(&self) -> anyhow::Result<TemplateIndex> {
-        let mut index = TemplateIndex::load(self.bundle.as_deref(), &self.templates)?;
-        if self.retriever.needs_encoder() {
-            let encoder = SentenceEncoder::load_dir(&self.encoder, &rf_engine::Device::flex())
-                .with_context(|| format!("loading the sentence encoder from {}", self.encoder.display()))?;
-            index.use_encoder(self.retriever, encoder)?;
-        }
-        Ok(index)
+        crate::cmd_templates::template_index(self.bundle.as_deref(), &self.templates, self.retriever, &self.encoder)
     }
 
     pub fn spec(&self) -> StrategySpec {

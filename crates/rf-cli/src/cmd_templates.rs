@@ -7,9 +7,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use rf_embed::SentenceEncoder;
-use rf_solve::embed_templates;
+use rf_solve::{RetrieverChoice, TemplateIndex, embed_templates};
 use rf_templates::dense::DENSE_SCHEME;
-use rf_templates::{Bundle, Library, Retriever, RetrieverKind, SearchOptions, Subject, read_header};
+use rf_templates::{Bundle, Library, RetrieverKind, SearchOptions, Subject, read_header};
 
 use crate::retrieval_eval::{self, SetSplit};
 
@@ -101,6 +101,7 @@ pub fn run(cmd: TemplatesCommand) -> anyhow::Result<()> {
         TemplatesCommand::Build { templates, out, encoder } => build(&templates, &out, encoder.as_deref()),
         TemplatesCommand::Search { query, k, retriever, library } => search(&query, k, retriever, &library),
         TemplatesCommand::Eval { set, split, library_queries, by_subject, retrievers, dense_weight, library } => {
+            anyhow::ensure!(dense_weight.is_finite() && dense_weight >= 0.0, "--dense-weight must be a finite number ≥ 0, not {dense_weight}");
             let options = SearchOptions { dense_weight, ..SearchOptions::default() };
             let sets = QuerySets { set, split, library_queries, by_subject };
             evaluate(&sets, &retrievers, &options, &library)
@@ -152,39 +153,45 @@ fn build(dir: &Path, out: &Path, encoder: Option<&Path>) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The library and a retriever over it, with template embeddings when `kind` needs them, and the
-/// encoder for queries.
-fn open(args: &LibraryArgs, needs_encoder: bool) -> anyhow::Result<(Library, Retriever, Option<SentenceEncoder>)> {
-    let encoder = needs_encoder.then(|| load_encoder(&args.encoder)).transpose()?;
-    let (library, retriever) = match &args.bundle {
+/// The template library from a bundle (or else the sources in `dir`), with the sentence encoder
+/// from `encoder` when `choice` ranks by embeddings. `solve` and `eval` load theirs here too.
+pub fn template_index(bundle: Option<&Path>, dir: &Path, choice: RetrieverChoice, encoder: &Path) -> anyhow::Result<TemplateIndex> {
+    let mut index = match bundle {
         Some(path) => {
             let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-            Bundle::decode(&bytes).with_context(|| format!("decoding {}", path.display()))?.into_parts()
+            TemplateIndex::from_bundle(&bytes).with_context(|| format!("decoding {}", path.display()))?
         }
-        None => {
-            let library = load(args.templates.as_deref().unwrap_or(Path::new(DEFAULT_TEMPLATES_DIR)))?;
-            let mut retriever = Retriever::build(&library);
-            if let Some(encoder) = &encoder {
-                retriever = retriever.with_dense(embed_templates(&library, encoder)?)?;
-            }
-            (library, retriever)
-        }
+        None => TemplateIndex::new(load(dir)?),
     };
-    if let (Some(encoder), Some(dense)) = (&encoder, retriever.dense()) {
-        dense.check_encoder(encoder.fingerprint())?;
+    if choice.needs_encoder() {
+        let sentence_encoder = load_encoder(encoder)?;
+        if index.retriever.dense().is_none() {
+            eprintln!(
+                "embedding the {} templates for {choice} retrieval (about a minute; `reasonflux templates build --encoder {}` stores them in a bundle to pass as --bundle)",
+                index.library.len(),
+                encoder.display()
+            );
+        }
+        index.use_encoder(choice, sentence_encoder)?;
     }
-    Ok((library, retriever, encoder))
+    Ok(index)
+}
+
+fn open(args: &LibraryArgs, needs_encoder: bool) -> anyhow::Result<TemplateIndex> {
+    let choice = if needs_encoder { RetrieverChoice::Dense } else { RetrieverChoice::Lexical };
+    let dir = args.templates.as_deref().unwrap_or(Path::new(DEFAULT_TEMPLATES_DIR));
+    template_index(args.bundle.as_deref(), dir, choice, &args.encoder)
 }
 
 fn search(query: &str, k: usize, kind: RetrieverKind, args: &LibraryArgs) -> anyhow::Result<()> {
-    let (library, retriever, encoder) = open(args, kind.needs_encoder())?;
-    let embedding = encoder.map(|e| e.embed(query)).transpose()?;
-    let hits = retriever.search_by(kind, query, embedding.as_deref(), k, &SearchOptions::default())?;
+    let index = open(args, kind.needs_encoder())?;
+    let embedding = if kind.needs_encoder() { Some(index.embed_query(query)?) } else { None };
+    let hits = index.retriever.search_by(kind, query, embedding.as_deref(), k, &SearchOptions::default())?;
     if hits.is_empty() {
         println!("no template matches {query:?}");
     }
     for (rank, hit) in hits.iter().enumerate() {
-        let Some(t) = library.templates.get(hit.position) else { continue };
+        let Some(t) = index.library.templates.get(hit.position) else { continue };
         println!("{:>2}. {:>7.3}  {}", rank + 1, hit.score, t.id);
         println!("             {}  [{}]", t.name, t.tags.join(", "));
     }
@@ -200,11 +207,11 @@ struct QuerySets {
 }
 
 fn evaluate(what: &QuerySets, kinds: &[RetrieverKind], options: &SearchOptions, args: &LibraryArgs) -> anyhow::Result<()> {
-    let QuerySets { set, split, .. } = what;
-    let split = *split;
+    let (set, split) = (&what.set, what.split);
     let kinds = if kinds.is_empty() { RetrieverKind::ALL.to_vec() } else { kinds.to_vec() };
-    let (library, retriever, encoder) = open(args, kinds.iter().any(|k| k.needs_encoder()))?;
-    let problems = retrieval_eval::load_set(set, &library)?;
+    let index = open(args, kinds.iter().any(|k| k.needs_encoder()))?;
+    let library = &index.library;
+    let problems = retrieval_eval::load_set(set, library)?;
     let unlabelled = problems.iter().filter(|p| p.labels.is_empty() && split.is_none_or(|s| p.split == s)).count();
     let split_name = split.map_or("all", SetSplit::as_str);
     let mut sets = vec![(format!("{} ({split_name})", set.display()), retrieval_eval::problem_queries(&problems, split, None))];
@@ -214,19 +221,17 @@ fn evaluate(what: &QuerySets, kinds: &[RetrieverKind], options: &SearchOptions, 
         }
     }
     if what.library_queries {
-        sets.extend(retrieval_eval::library_query_sets(&library).into_iter().map(|(name, q)| (format!("library: {name}"), q)));
+        sets.extend(retrieval_eval::library_query_sets(library).into_iter().map(|(name, q)| (format!("library: {name}"), q)));
     }
     println!("{} templates; {unlabelled} problem(s) of the set have no template in the library (left out)", library.len());
     println!("{:<48} {:<8} {:>7} {:>9} {:>9} {:>6} {:>9}", "query set", "retriever", "queries", "recall@1", "recall@5", "MRR", "ms/query");
     for (name, queries) in &sets {
         for &kind in &kinds {
-            let embed = |text: &str| -> anyhow::Result<Vec<f32>> {
-                Ok(encoder.as_ref().context("no encoder loaded")?.embed(text)?)
-            };
-            let s = retrieval_eval::score(queries, retrieval_eval::ranker(&retriever, kind, options, embed))?;
+            let embed = |text: &str| -> anyhow::Result<Vec<f32>> { Ok(index.embed_query(text)?) };
+            let (s, ms_per_query) = retrieval_eval::timed_score(queries, retrieval_eval::ranker(&index.retriever, kind, options, embed))?;
             println!(
                 "{:<48} {:<8} {:>7} {:>9.3} {:>9.3} {:>6.3} {:>9.2}",
-                name, kind.as_str(), s.queries, s.recall_at_1, s.recall_at_5, s.mrr, s.ms_per_query
+                name, kind.as_str(), s.queries, s.recall_at_1, s.recall_at_5, s.mrr, ms_per_query
             );
         }
     }

@@ -348,7 +348,7 @@ fn pairs(args: PairsArgs) -> anyhow::Result<()> {
             pairs::benchmark_pools(&all, args.problems, args.held_out_problems)
         }
         // The whole side of the split: similar problems are drawn from all of it.
-        None => [Split::Train, Split::HeldOut].map(|split| (split, pairs::template_problems(&templates.library, split).into_iter().map(|(_, p)| p).collect())),
+        None => [Split::Train, Split::HeldOut].map(|split| (split, pairs::template_problems(&templates.library, split))),
     };
     for (split, pool) in &pools {
         let count = if *split == Split::Train { args.problems } else { args.held_out_problems };
@@ -395,6 +395,9 @@ fn dpo(args: DpoArgs) -> anyhow::Result<()> {
     let train_tok = tokenized(&train_pairs)?;
     let held_tok = tokenized(&held_pairs)?;
     let all_tok: Vec<(Tokenized, Tokenized)> = train_tok.iter().chain(&held_tok).cloned().collect();
+    if !args.optim.out.join(dpo::REFERENCE_FILE).exists() {
+        eprintln!("reference log-probabilities for {} pairs…", all_tok.len());
+    }
     let refs = dpo::cached_reference_logprobs(&args.optim.out, start.checkpoint.is_some(), trainable(&model)?, &all_tok)?;
     let scored = |toks: &[(Tokenized, Tokenized)], offset: usize| -> Vec<ScoredPair> {
         toks.iter()

@@ -6,12 +6,9 @@ use std::path::Path;
 use std::time::Instant;
 
 use anyhow::Context;
-use rf_templates::eval::{QueryKind, labelled_queries};
+use rf_templates::eval::{MRR_DEPTH, Query, QueryKind, Scores, labelled_queries, score};
 use rf_templates::{Library, Retriever, RetrieverKind, SearchOptions, Subject};
 use serde::Deserialize;
-
-/// How deep a hit still counts for the mean reciprocal rank.
-const MRR_DEPTH: usize = 10;
 
 /// Which part of a labelled set to score: fusion settings are chosen on `validation`, figures
 /// are reported on `test`.
@@ -57,6 +54,9 @@ pub fn load_set(path: &Path, library: &Library) -> anyhow::Result<Vec<LabelledPr
     let mut seen = BTreeSet::new();
     for p in &set.problems {
         anyhow::ensure!(seen.insert(p.id.as_str()), "{}: problem id '{}' appears twice", path.display(), p.id);
+        anyhow::ensure!(!p.text.trim().is_empty(), "{}: problem '{}' has no text", path.display(), p.id);
+        let distinct: BTreeSet<&String> = p.labels.iter().collect();
+        anyhow::ensure!(distinct.len() == p.labels.len(), "{}: problem '{}' lists a label twice", path.display(), p.id);
         if let Some(bad) = p.labels.iter().find(|l| !known.contains(l.as_str())) {
             anyhow::bail!("{}: problem '{}' is labelled with '{bad}', which is not a template id", path.display(), p.id);
         }
@@ -64,23 +64,11 @@ pub fn load_set(path: &Path, library: &Library) -> anyhow::Result<Vec<LabelledPr
     Ok(set.problems)
 }
 
-/// A query with its relevant templates.
-pub struct Query {
-    pub text: String,
-    pub relevant: Vec<String>,
-}
-
 /// The library-derived query sets, one per query kind (each query's one relevant template is
 /// the one it was made from).
 pub fn library_query_sets(library: &Library) -> Vec<(&'static str, Vec<Query>)> {
     let queries = labelled_queries(library);
-    QueryKind::ALL
-        .iter()
-        .map(|&kind| {
-            let set = queries.iter().filter(|q| q.kind == kind).map(|q| Query { text: q.text.clone(), relevant: vec![q.target.clone()] });
-            (kind.as_str(), set.collect())
-        })
-        .collect()
+    QueryKind::ALL.iter().map(|&kind| (kind.as_str(), queries.iter().filter(|q| q.kind == kind).map(Query::from).collect())).collect()
 }
 
 /// Queries from the labelled problems of `split` and `subject` (all when `None`); problems the
@@ -93,36 +81,11 @@ pub fn problem_queries(problems: &[LabelledProblem], split: Option<SetSplit>, su
         .collect()
 }
 
-/// Recall and rank figures of one retriever on one query set.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Scores {
-    pub queries: usize,
-    pub recall_at_1: f64,
-    pub recall_at_5: f64,
-    pub mrr: f64,
-    /// Mean time per query, embedding included.
-    pub ms_per_query: f64,
-}
-
-/// Ranks each query with `rank` (best first, template ids) and scores the rankings.
-pub fn score(queries: &[Query], mut rank: impl FnMut(&str) -> anyhow::Result<Vec<String>>) -> anyhow::Result<Scores> {
-    let (mut at1, mut at5, mut rr) = (0usize, 0usize, 0f64);
+/// [`Scores`] and the mean time per query, embedding included.
+pub fn timed_score(queries: &[Query], rank: impl FnMut(&str) -> anyhow::Result<Vec<String>>) -> anyhow::Result<(Scores, f64)> {
     let start = Instant::now();
-    for q in queries {
-        let ranked = rank(&q.text)?;
-        let first = ranked.iter().take(MRR_DEPTH).position(|id| q.relevant.contains(id));
-        at1 += usize::from(first == Some(0));
-        at5 += usize::from(first.is_some_and(|r| r < 5));
-        rr += first.map_or(0.0, |r| 1.0 / (r + 1) as f64);
-    }
-    let n = queries.len().max(1) as f64;
-    Ok(Scores {
-        queries: queries.len(),
-        recall_at_1: at1 as f64 / n,
-        recall_at_5: at5 as f64 / n,
-        mrr: rr / n,
-        ms_per_query: start.elapsed().as_secs_f64() * 1e3 / n,
-    })
+    let scores = score(queries, rank)?;
+    Ok((scores, start.elapsed().as_secs_f64() * 1e3 / queries.len().max(1) as f64))
 }
 
 /// The ranking of one retriever; `embed` turns a query into its vector when the kind needs it.
@@ -210,29 +173,6 @@ mod tests {
                 .fold((None, 0.0), |best, (id, j)| if j > best.1 { (Some(id), j) } else { best });
             assert!(overlap < 0.5, "{} shares {overlap:.2} of its words with {id:?}", p.id);
         }
-    }
-
-    fn query(relevant: &[&str]) -> Query {
-        Query { text: relevant.join(" "), relevant: relevant.iter().map(|s| s.to_string()).collect() }
-    }
-
-    #[test]
-    fn recall_and_mrr_count_the_first_relevant_hit() {
-        let queries = [query(&["a"]), query(&["b", "z"]), query(&["c"])];
-        // a first; z third (b absent); c never.
-        let rankings = |text: &str| -> anyhow::Result<Vec<String>> {
-            let order = match text {
-                "a" => vec!["a", "x"],
-                "b z" => vec!["x", "y", "z"],
-                _ => vec!["x"],
-            };
-            Ok(order.into_iter().map(String::from).collect())
-        };
-        let s = score(&queries, rankings).unwrap();
-        assert_eq!(s.queries, 3);
-        assert!((s.recall_at_1 - 1.0 / 3.0).abs() < 1e-12);
-        assert!((s.recall_at_5 - 2.0 / 3.0).abs() < 1e-12);
-        assert!((s.mrr - (1.0 + 1.0 / 3.0) / 3.0).abs() < 1e-12);
     }
 
     #[test]

@@ -16,7 +16,7 @@ const QUERIES: [&str; 3] = [
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let dir = args.first().map(PathBuf::from).unwrap_or_else(|| PathBuf::from("assets/all-MiniLM-L6-v2"));
-    let runs: usize = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(21);
+    let runs: usize = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(21).max(1);
     let t = Instant::now();
     let encoder = SentenceEncoder::load_dir(&dir, &rf_engine::Device::flex())?;
     println!("load: {:.2} s ({})", t.elapsed().as_secs_f64(), encoder.fingerprint());

@@ -83,7 +83,7 @@ impl SentenceEncoder {
             )));
         }
         let digest: String = Sha256::digest(&files.safetensors).iter().take(8).map(|b| format!("{b:02x}")).collect();
-        let fingerprint = format!("bert-{}x{} sha256:{digest}", config.num_hidden_layers, config.hidden_size);
+        let fingerprint = format!("bert-{}x{} cut{} sha256:{digest}", config.num_hidden_layers, config.hidden_size, files.max_seq_length);
         let weights = SafetensorsWeights::from_shards(vec![files.safetensors])?;
         let model = BertModel::load(&config, &weights, device)?;
         let mut tokenizer = Tokenizer::from_bytes(&files.tokenizer_json).map_err(|e| EmbedError::Tokenizer(e.to_string()))?;
@@ -92,11 +92,17 @@ impl SentenceEncoder {
         tokenizer.with_padding(None);
         let truncation = TruncationParams { max_length: files.max_seq_length, ..TruncationParams::default() };
         tokenizer.with_truncation(Some(truncation)).map_err(|e| EmbedError::Tokenizer(e.to_string()))?;
+        // An id past the embedding table would be an out-of-bounds gather on the device.
+        let vocab = tokenizer.get_vocab_size(true);
+        if vocab > config.vocab_size {
+            return Err(EmbedError::Config(format!("tokenizer.json has {vocab} tokens, the model's vocab_size is {}", config.vocab_size)));
+        }
         Ok(Self { model, tokenizer, config, fingerprint })
     }
 
-    /// Names these weights (`bert-6x384 sha256:<first 8 bytes>`): template vectors stored in a
-    /// bundle record it, and a query embedded by other weights is refused.
+    /// Names these weights and the cut (`bert-6x384 cut256 sha256:<first 8 bytes of the
+    /// weights>`): template vectors stored in a bundle record it, and a query embedded otherwise
+    /// is refused.
     pub fn fingerprint(&self) -> &str {
         &self.fingerprint
     }

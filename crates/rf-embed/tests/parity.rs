@@ -14,6 +14,7 @@ struct Case {
 
 #[derive(Deserialize)]
 struct Fixture {
+    model_sha256: String,
     max_seq_length: usize,
     cases: Vec<Case>,
 }
@@ -40,6 +41,7 @@ fn minilm_matches_sentence_transformers() {
     let fixture: Fixture = serde_json::from_str(&text).unwrap();
     let encoder = SentenceEncoder::load_dir(&dir, &rf_engine::Device::flex()).unwrap();
     assert_eq!(encoder.dim(), 384);
+    assert!(encoder.fingerprint().ends_with(&fixture.model_sha256[..16]), "{} is not the fixture's model", encoder.fingerprint());
     let mut worst = 0f32;
     for case in &fixture.cases {
         assert_eq!(encoder.token_ids(&case.text).unwrap(), case.ids, "token ids of {:?}", case.text);

@@ -121,6 +121,8 @@ pub struct RetrieveRequest {
     pub request_id: RequestId,
     pub query: String,
     pub k: u32,
+    /// Absent in runs saved before the field existed; those were ReasonFlux plan-step queries
+    /// or guided problem queries, and are read as plan steps (ranked lexically under `auto`).
     #[serde(default)]
     pub form: QueryForm,
 }

@@ -3,7 +3,6 @@ use std::path::{Path, PathBuf};
 
 use rf_embed::{EmbedError, SentenceEncoder};
 use rf_planner::{QueryForm, TemplateCard};
-use rf_templates::dense::template_texts;
 use rf_templates::{Bundle, BundleError, DenseError, DenseIndex, Library, LoadError, Retriever, RetrieverKind, SearchOptions, Template};
 use thiserror::Error;
 
@@ -21,8 +20,7 @@ pub enum TemplateLoadError {
 /// Which ranking answers a retrieval: the same for every query, or [`RetrieverChoice::Auto`]:
 /// dense for a problem as stated, lexical for a navigator plan step, which is what measured best
 /// for each form (docs/BENCHMARKS.md, "Template retrieval").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum RetrieverChoice {
     #[default]
     Lexical,
@@ -75,6 +73,10 @@ impl std::str::FromStr for RetrieverChoice {
 /// Why a query could not be answered with templates.
 #[derive(Debug, Error)]
 pub enum RetrievalError {
+    #[error("lexical retrieval needs no sentence encoder")]
+    LexicalNeedsNoEncoder,
+    #[error("no sentence encoder is loaded (dense retrieval needs one)")]
+    NoEncoder,
     #[error("embedding the query: {0}")]
     Embed(#[from] EmbedError),
     #[error(transparent)]
@@ -100,7 +102,7 @@ impl TemplateIndex {
     /// From a bundle's bytes (`reasonflux templates build` output), lexical retrieval until
     /// [`TemplateIndex::use_encoder`].
     pub fn from_bundle(bytes: &[u8]) -> Result<Self, BundleError> {
-        let (library, retriever) = Bundle::decode(bytes)?.into_parts();
+        let (library, retriever) = Bundle::decode(bytes).and_then(Bundle::into_parts)?;
         Ok(Self { library, retriever, choice: RetrieverChoice::Lexical, encoder: None })
     }
 
@@ -108,6 +110,9 @@ impl TemplateIndex {
     /// vectors come from the bundle (which must have been built with the same encoder) or, for
     /// a library loaded from its sources, are computed here.
     pub fn use_encoder(&mut self, choice: RetrieverChoice, encoder: SentenceEncoder) -> Result<(), RetrievalError> {
+        if !choice.needs_encoder() {
+            return Err(RetrievalError::LexicalNeedsNoEncoder);
+        }
         match self.retriever.dense() {
             Some(dense) => dense.check_encoder(encoder.fingerprint())?,
             None => {
@@ -122,6 +127,12 @@ impl TemplateIndex {
 
     pub fn retriever_choice(&self) -> RetrieverChoice {
         self.choice
+    }
+
+    /// The query's embedding by the loaded encoder (for callers that rank with their own
+    /// [`SearchOptions`], such as the retrieval evaluation).
+    pub fn embed_query(&self, query: &str) -> Result<Vec<f32>, RetrievalError> {
+        Ok(self.encoder.as_ref().ok_or(RetrievalError::NoEncoder)?.embed(query)?)
     }
 
     /// The `k` best templates for `query` with their scores, best first, by the ranking chosen
@@ -156,24 +167,9 @@ impl TemplateIndex {
     }
 }
 
-/// Every template's vector (library order), as a bundle stores them: the mean of the
-/// embeddings of its [`template_texts`].
+/// Every template's vector (library order), as a bundle stores them.
 pub fn embed_templates(library: &Library, encoder: &SentenceEncoder) -> Result<DenseIndex, RetrievalError> {
-    let vectors = library
-        .templates
-        .iter()
-        .map(|t| {
-            let texts = template_texts(t);
-            let mut mean = vec![0f32; encoder.dim()];
-            for text in &texts {
-                for (m, x) in mean.iter_mut().zip(encoder.embed(text)?) {
-                    *m += x / texts.len() as f32;
-                }
-            }
-            Ok(mean)
-        })
-        .collect::<Result<Vec<_>, RetrievalError>>()?;
-    Ok(DenseIndex::quantize(encoder.fingerprint(), encoder.dim(), &vectors)?)
+    DenseIndex::from_templates(encoder.fingerprint(), encoder.dim(), &library.templates, |text| Ok(encoder.embed(text)?))
 }
 
 /// The card the planner receives for a template: its name, tags, description and steps, and
@@ -213,7 +209,7 @@ mod tests {
     }
 
     #[test]
-    fn lexical_needs_no_encoder() {
+    fn lexical_retrieval_works_without_an_encoder() {
         let index = TemplateIndex::new(Library::load_dir(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../templates"))).unwrap());
         let cards = index.cards("Vieta sum and product of roots", QueryForm::Problem, 3).unwrap();
         assert_eq!(cards.len(), 3);

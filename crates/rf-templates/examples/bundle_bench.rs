@@ -10,7 +10,7 @@ use rf_templates::{Bundle, Library};
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let dir = args.next().map(PathBuf::from).unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../templates"));
-    let runs: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(31);
+    let runs: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(31).max(1);
 
     let t0 = Instant::now();
     let bytes = if dir.is_file() { std::fs::read(&dir)? } else { Bundle::from_library(Library::load_dir(&dir)?).encode()? };
@@ -22,7 +22,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut times = Vec::with_capacity(runs);
     for _ in 0..runs {
         let t = Instant::now();
-        let (library, retriever) = Bundle::decode(&bytes)?.into_parts();
+        let (library, retriever) = Bundle::decode(&bytes)?.into_parts()?;
         times.push(t.elapsed().as_secs_f64() * 1e3);
         std::hint::black_box((library, retriever));
     }

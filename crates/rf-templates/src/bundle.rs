@@ -54,6 +54,10 @@ pub enum BundleError {
     VersionTooLong(usize),
     #[error("compressing the bundle failed: {0}")]
     Compress(String),
+    #[error("the bundle's template embeddings use scheme '{found}', this build reads '{supported}': rebuild the bundle")]
+    UnsupportedEmbeddingScheme { found: String, supported: &'static str },
+    #[error("template embeddings: {0}")]
+    Embeddings(#[from] DenseError),
 }
 
 impl From<DecodeError> for BundleError {
@@ -97,32 +101,29 @@ impl Bundle {
 
     /// Adds template embeddings (one per template, library order).
     pub fn with_dense(self, dense: DenseIndex) -> Result<Bundle, DenseError> {
-        if !dense.is_consistent(self.library.templates.len()) {
-            return Err(DenseError::Count { vectors: dense.len(), templates: self.library.templates.len() });
-        }
+        dense.check(self.library.templates.len())?;
         Ok(Bundle { dense: Some(dense), ..self })
     }
 
-    pub fn retriever(&self) -> Retriever {
-        self.clone().into_parts().1
-    }
-
     /// Splits into the library and a retriever over it (with the embeddings, if any), without
-    /// copying the index.
-    pub fn into_parts(self) -> (Library, Retriever) {
+    /// copying the index. Errs only when the embeddings no longer match the library (a bundle
+    /// changed after decoding).
+    pub fn into_parts(self) -> Result<(Library, Retriever), BundleError> {
         let retriever = Retriever::from_index(self.index, &self.library);
         let retriever = match self.dense {
-            // decode and with_dense checked the row count, so this cannot fail.
-            Some(dense) => retriever.with_dense(dense).expect("dense rows match the library"),
+            Some(dense) => retriever.with_dense(dense)?,
             None => retriever,
         };
-        (self.library, retriever)
+        Ok((self.library, retriever))
     }
 
     /// Serialises to the versioned, compressed file format.
     pub fn encode(&self) -> Result<Vec<u8>, BundleError> {
         let version = self.library.version.as_bytes();
         let version_len = u8::try_from(version.len()).map_err(|_| BundleError::VersionTooLong(version.len()))?;
+        if let Some(dense) = &self.dense {
+            dense.check(self.library.templates.len())?;
+        }
         let mut raw = encode_payload(&self.library, &self.index);
         encode_dense(&mut raw, self.dense.as_ref());
         let payload = compress(&raw)?;
@@ -426,7 +427,7 @@ fn decode_payload(raw: &[u8]) -> Result<(Vec<Template>, Index, Option<DenseIndex
     }
     let dense = decode_dense(&mut r, templates.len())?;
     if !r.at_end() {
-        return Err(corrupt("unexpected bytes after the index"));
+        return Err(corrupt("unexpected bytes after the payload"));
     }
     let structure_ok = offsets.windows(2).all(|w| w[0] <= w[1])
         && docs.iter().all(|&d| d < n_docs)
@@ -472,7 +473,7 @@ fn decode_dense(r: &mut Reader, n_templates: usize) -> Result<Option<DenseIndex>
     let encoder = r.str()?;
     let scheme = r.str()?;
     if scheme != DENSE_SCHEME {
-        return Err(BundleError::Corrupt(format!("embedding scheme '{scheme}' is not this build's '{DENSE_SCHEME}'")));
+        return Err(BundleError::UnsupportedEmbeddingScheme { found: scheme, supported: DENSE_SCHEME });
     }
     let dim = r.count(n_templates.max(1))?;
     let scales = r.bytes(n_templates * 4)?.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();

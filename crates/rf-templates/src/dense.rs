@@ -1,9 +1,9 @@
 //! Dense retrieval over template embeddings, and its fusion with the lexical ranking.
 //!
-//! The vectors are computed once, when the bundle is built, by a sentence encoder (`rf-embed`):
-//! a template's vector is the mean of the embeddings of its [`template_texts`] (its card, and its
-//! example problem), so a query scores the mean of its cosines with the two. At query time only
-//! the query is embedded. Vectors are stored as int8 with one f32 scale per template
+//! The vectors are computed once, when the bundle is built ([`DenseIndex::from_templates`], with
+//! a sentence encoder such as `rf-embed`'s): a template's vector is the mean of the embeddings of
+//! its [`template_texts`] (its card, and its example problem), so a query scores the mean of its
+//! cosines with the two. At query time only the query is embedded. Vectors are stored as int8 with one f32 scale per template
 //! ([`DenseIndex`], scheme [`DENSE_SCHEME`]): 384 bytes per template for all-MiniLM-L6-v2, whose
 //! rankings this keeps (the rounding moves a score by well under 1e-2).
 use std::fmt;
@@ -13,8 +13,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::Template;
 
-/// How the vectors are stored; bump when the layout, the rounding or [`template_text`] changes,
-/// so a bundle built one way is never searched as if built another.
+/// How the vectors are stored; bump when the layout, the rounding, [`template_texts`] or their
+/// averaging changes, so a bundle built one way is never searched as if built another.
 pub const DENSE_SCHEME: &str = "int8-row-scale/mean-of-card-and-example/v1";
 
 /// Rank constant of reciprocal rank fusion (Cormack et al. 2009 use 60).
@@ -80,14 +80,18 @@ impl FromStr for RetrieverKind {
 }
 
 /// Why template vectors cannot become a [`DenseIndex`].
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DenseError {
     #[error("template vector {index} has {found} components, expected {expected}")]
     Dimension { index: usize, expected: usize, found: usize },
     #[error("template vector {0} is not finite")]
     NotFinite(usize),
-    #[error("{vectors} vectors for {templates} templates")]
-    Count { vectors: usize, templates: usize },
+    #[error("template vectors need at least one component")]
+    ZeroDimension,
+    #[error("the template embeddings do not match the {templates} templates (row count, dimension or scales)")]
+    Inconsistent { templates: usize },
+    #[error("the query embedding has {found} components, the template vectors {expected}")]
+    QueryDimension { expected: usize, found: usize },
     #[error("this bundle has no template embeddings (build it with an encoder: reasonflux templates build --encoder DIR)")]
     NoTemplateEmbeddings,
     #[error("dense retrieval needs the query's embedding")]
@@ -112,6 +116,9 @@ pub struct DenseIndex {
 impl DenseIndex {
     /// Rounds vectors (one per template, library order) to int8 rows.
     pub fn quantize(encoder: &str, dim: usize, vectors: &[Vec<f32>]) -> Result<DenseIndex, DenseError> {
+        if dim == 0 {
+            return Err(DenseError::ZeroDimension);
+        }
         let mut scales = Vec::with_capacity(vectors.len());
         let mut values = Vec::with_capacity(vectors.len() * dim);
         for (index, v) in vectors.iter().enumerate() {
@@ -127,6 +134,35 @@ impl DenseIndex {
             scales.push(scale);
         }
         Ok(DenseIndex { encoder: encoder.to_string(), scheme: DENSE_SCHEME.to_string(), dim, scales, values })
+    }
+
+    /// Embeds every template's [`template_texts`] with `embed` (`encoder` names its weights)
+    /// and keeps the mean of the two as the template's vector.
+    pub fn from_templates<E: From<DenseError>>(
+        encoder: &str,
+        dim: usize,
+        templates: &[Template],
+        mut embed: impl FnMut(&str) -> Result<Vec<f32>, E>,
+    ) -> Result<DenseIndex, E> {
+        let mut vectors = Vec::with_capacity(templates.len());
+        for t in templates {
+            let texts = template_texts(t);
+            let mut mean = vec![0f32; dim];
+            for text in &texts {
+                let v = embed(text)?;
+                if v.len() != dim {
+                    return Err(DenseError::Dimension { index: vectors.len(), expected: dim, found: v.len() }.into());
+                }
+                mean.iter_mut().zip(v).for_each(|(m, x)| *m += x / texts.len() as f32);
+            }
+            vectors.push(mean);
+        }
+        Ok(DenseIndex::quantize(encoder, dim, &vectors)?)
+    }
+
+    /// Checks the structure against the library size, as a decoded or attached index must match.
+    pub fn check(&self, n_templates: usize) -> Result<(), DenseError> {
+        if self.is_consistent(n_templates) { Ok(()) } else { Err(DenseError::Inconsistent { templates: n_templates }) }
     }
 
     pub fn len(&self) -> usize {
@@ -220,6 +256,7 @@ mod tests {
             Err(DenseError::Dimension { index: 1, expected: 3, found: 2 })
         );
         assert_eq!(DenseIndex::quantize("t", 2, &[vec![f32::NAN, 0.0]]), Err(DenseError::NotFinite(0)));
+        assert_eq!(DenseIndex::quantize("t", 0, &[vec![]]), Err(DenseError::ZeroDimension));
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! A labelled query set generated deterministically from the library, and recall measurement.
+//! A labelled query set generated deterministically from the library, and the recall@1,
+//! recall@5 and MRR of a ranking on labelled queries ([`score`]).
 //!
 //! Query types (each labelled with the template it came from):
 //! - [`QueryKind::Example`]: the template's example problem (a raw problem as the user types it);
@@ -10,7 +11,6 @@
 //! the paraphrase numbers measure robustness honestly.
 
 use crate::library::Library;
-use crate::retrieval::Retriever;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum QueryKind {
@@ -156,40 +156,72 @@ pub fn labelled_queries(library: &Library) -> Vec<LabelledQuery> {
     out
 }
 
-/// Recall figures for one query kind (`kind == None`: all kinds together).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Recall {
-    pub kind: Option<QueryKind>,
-    pub queries: usize,
-    pub at1: f64,
-    pub at5: f64,
+/// A query with every template id that counts as finding it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Query {
+    pub text: String,
+    pub relevant: Vec<String>,
 }
 
-/// Runs every query and reports recall@1 and recall@5 per kind, then overall.
-pub fn evaluate(retriever: &Retriever, queries: &[LabelledQuery]) -> Vec<Recall> {
-    let mut per_kind: Vec<(Option<QueryKind>, usize, usize, usize)> =
-        QueryKind::ALL.iter().map(|k| (Some(*k), 0, 0, 0)).collect();
-    per_kind.push((None, 0, 0, 0));
-    for q in queries {
-        let hits = retriever.search(&q.text, 5);
-        let rank = hits.iter().position(|h| h.id == q.target);
-        for row in per_kind.iter_mut().filter(|r| r.0.is_none() || r.0 == Some(q.kind)) {
-            row.1 += 1;
-            if rank == Some(0) {
-                row.2 += 1;
-            }
-            if rank.is_some() {
-                row.3 += 1;
-            }
-        }
+impl From<&LabelledQuery> for Query {
+    fn from(q: &LabelledQuery) -> Query {
+        Query { text: q.text.clone(), relevant: vec![q.target.clone()] }
     }
-    per_kind
-        .into_iter()
-        .map(|(kind, n, a1, a5)| Recall {
-            kind,
-            queries: n,
-            at1: if n == 0 { 0.0 } else { a1 as f64 / n as f64 },
-            at5: if n == 0 { 0.0 } else { a5 as f64 / n as f64 },
-        })
-        .collect()
+}
+
+/// How deep a hit still counts for the mean reciprocal rank.
+pub const MRR_DEPTH: usize = 10;
+
+/// Recall and rank figures of one ranking on one query set.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Scores {
+    pub queries: usize,
+    /// The first hit is relevant.
+    pub recall_at_1: f64,
+    /// A relevant template is among the first 5.
+    pub recall_at_5: f64,
+    /// Mean of 1 / rank of the first relevant hit (0 when none is in the first [`MRR_DEPTH`]).
+    pub mrr: f64,
+}
+
+/// Ranks each query with `rank` (template ids, best first) and scores the rankings.
+pub fn score<E>(queries: &[Query], mut rank: impl FnMut(&str) -> Result<Vec<String>, E>) -> Result<Scores, E> {
+    let (mut at1, mut at5, mut rr) = (0usize, 0usize, 0f64);
+    for q in queries {
+        let ranked = rank(&q.text)?;
+        let first = ranked.iter().take(MRR_DEPTH).position(|id| q.relevant.contains(id));
+        at1 += usize::from(first == Some(0));
+        at5 += usize::from(first.is_some_and(|r| r < 5));
+        rr += first.map_or(0.0, |r| 1.0 / (r + 1) as f64);
+    }
+    let n = queries.len().max(1) as f64;
+    Ok(Scores { queries: queries.len(), recall_at_1: at1 as f64 / n, recall_at_5: at5 as f64 / n, mrr: rr / n })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn query(relevant: &[&str]) -> Query {
+        Query { text: relevant.join(" "), relevant: relevant.iter().map(|s| s.to_string()).collect() }
+    }
+
+    #[test]
+    fn recall_and_mrr_count_the_first_relevant_hit() {
+        let queries = [query(&["a"]), query(&["b", "z"]), query(&["c"])];
+        // a first; z third (b absent); c never.
+        let rankings = |text: &str| -> Result<Vec<String>, ()> {
+            let order = match text {
+                "a" => vec!["a", "x"],
+                "b z" => vec!["x", "y", "z"],
+                _ => vec!["x"],
+            };
+            Ok(order.into_iter().map(String::from).collect())
+        };
+        let s = score(&queries, rankings).unwrap();
+        assert_eq!(s.queries, 3);
+        assert!((s.recall_at_1 - 1.0 / 3.0).abs() < 1e-12);
+        assert!((s.recall_at_5 - 2.0 / 3.0).abs() < 1e-12);
+        assert!((s.mrr - (1.0 + 1.0 / 3.0) / 3.0).abs() < 1e-12);
+    }
 }

@@ -11,7 +11,8 @@
 //! - [`Index`] is the BM25F inverted index over the template fields (name > tags >
 //!   description/scope/hierarchy > steps > example), and [`Retriever`] answers free-text
 //!   queries with ranked [`Hit`]s (template id and score).
-//! - [`DenseIndex`] holds template embeddings (int8 rows, made by `rf-embed` at build time);
+//! - [`DenseIndex`] holds template embeddings (int8 rows, computed when the bundle is built by a
+//!   sentence encoder, `rf-embed`'s in this project, through [`DenseIndex::from_templates`]);
 //!   [`Retriever::search_by`] ranks by [`RetrieverKind`]: lexical, dense, or both fused by
 //!   reciprocal rank fusion.
 //! - [`Bundle`] packs a library and its prebuilt index into one versioned, checksummed,
@@ -24,7 +25,7 @@
 //! use rf_templates::{Bundle, Library};
 //! let library = Library::load_dir(std::path::Path::new("templates"))?;
 //! let bytes = Bundle::from_library(library).encode()?;
-//! let (library, retriever) = Bundle::decode(&bytes)?.into_parts();
+//! let (library, retriever) = Bundle::decode(&bytes)?.into_parts()?;
 //! for hit in retriever.search("Vieta's formulas sum and product of roots", 5) {
 //!     println!("{:.2} {}", hit.score, library.templates[hit.position].name);
 //! }

@@ -233,9 +233,7 @@ impl Retriever {
 
     /// Adds template embeddings (same library order), enabling dense and hybrid search.
     pub fn with_dense(self, dense: DenseIndex) -> Result<Retriever, DenseError> {
-        if !dense.is_consistent(self.ids.len()) {
-            return Err(DenseError::Count { vectors: dense.len(), templates: self.ids.len() });
-        }
+        dense.check(self.ids.len())?;
         Ok(Retriever { dense: Some(dense), ..self })
     }
 
@@ -260,14 +258,15 @@ impl Retriever {
         let dense = self.dense.as_ref().ok_or(DenseError::NoTemplateEmbeddings)?;
         let embedding = query_embedding.ok_or(DenseError::NoQueryEmbedding)?;
         if embedding.len() != dense.dim {
-            return Err(DenseError::Dimension { index: 0, expected: dense.dim, found: embedding.len() });
+            return Err(DenseError::QueryDimension { expected: dense.dim, found: embedding.len() });
         }
         let scores = dense.scores(embedding).into_iter().enumerate().map(|(i, s)| (self.boosted(i, s, options), i)).collect();
-        let by_cosine = top_k(scores, if kind == RetrieverKind::Dense { k } else { FUSION_DEPTH });
+        let depth = if kind == RetrieverKind::Dense { k } else { k.max(FUSION_DEPTH) };
+        let by_cosine = top_k(scores, depth);
         if kind == RetrieverKind::Dense {
             return Ok(self.hits(by_cosine));
         }
-        let lexical = self.search_with(query, FUSION_DEPTH, options);
+        let lexical = self.search_with(query, depth, options);
         let rankings = [
             (1.0, lexical.iter().map(|h| h.position).collect()),
             (options.dense_weight, by_cosine.iter().map(|h| h.1).collect()),
@@ -277,9 +276,10 @@ impl Retriever {
         Ok(self.hits(fused))
     }
 
-    /// A score multiplied by `1 + hierarchy_boost` when the template is in the asked subject or chapter.
+    /// A positive score multiplied by `1 + hierarchy_boost` when the template is in the asked
+    /// subject or chapter (a negative cosine is left alone: multiplying would push it down).
     fn boosted(&self, i: usize, score: f32, options: &SearchOptions) -> f32 {
-        if options.hierarchy_boost == 0.0 {
+        if options.hierarchy_boost == 0.0 || score <= 0.0 {
             return score;
         }
         let in_subject = options.subject.is_some_and(|x| self.subjects[i] == x);

@@ -1,7 +1,7 @@
 mod common;
 
 use common::{GOOD, templates_dir};
-use rf_templates::{Bundle, BundleError, Library, read_header};
+use rf_templates::{Bundle, BundleError, DenseIndex, Library, RetrieverKind, SearchOptions, read_header};
 use sha2::{Digest, Sha256};
 
 fn real_library() -> Library {
@@ -30,7 +30,7 @@ fn real_library_round_trips_and_is_deterministic() {
     assert_eq!(header.payload_len + header.payload_offset, bytes.len());
 
     // The retriever from the bundle ranks exactly like one built from sources.
-    let from_bundle = decoded.retriever();
+    let (_, from_bundle) = decoded.into_parts().expect("parts");
     let from_sources = rf_templates::Retriever::build(&library);
     for t in library.templates.iter().step_by(37) {
         assert_eq!(from_bundle.search(&t.name, 5), from_sources.search(&t.name, 5));
@@ -112,4 +112,38 @@ fn corrupt_payload() {
         brotli::BrotliCompress(&mut &bad[..], &mut packed, &brotli::enc::BrotliEncoderParams::default()).unwrap();
         let _ = Bundle::decode(&with_payload(&b, &packed));
     }
+}
+
+/// A bundle of the small fixture library with made-up 3-d template vectors.
+fn small_dense_bundle() -> (Bundle, Vec<Vec<f32>>) {
+    let library = Library::from_sources([("a.toml", GOOD)]).expect("fixture");
+    let vectors: Vec<Vec<f32>> = (0..library.len()).map(|i| vec![1.0, i as f32, -0.5]).collect();
+    let dense = DenseIndex::quantize("test-encoder", 3, &vectors).expect("quantize");
+    (Bundle::from_library(library).with_dense(dense).expect("rows match"), vectors)
+}
+
+#[test]
+fn template_embeddings_round_trip() {
+    let (bundle, vectors) = small_dense_bundle();
+    let decoded = Bundle::decode(&bundle.encode().expect("encode")).expect("decode");
+    assert_eq!(decoded.dense, bundle.dense);
+    let (_, retriever) = decoded.into_parts().expect("parts");
+    let hits = retriever.search_by(RetrieverKind::Dense, "", Some(&vectors[0]), 1, &SearchOptions::default()).expect("search");
+    assert_eq!(hits.len(), 1);
+    let wrong = retriever.search_by(RetrieverKind::Dense, "", Some(&[1.0]), 1, &SearchOptions::default());
+    assert!(matches!(wrong, Err(rf_templates::DenseError::QueryDimension { expected: 3, found: 1 })), "{wrong:?}");
+}
+
+#[test]
+fn embeddings_of_another_scheme_or_cut_short_are_refused() {
+    let (bundle, _) = small_dense_bundle();
+    let mut other = bundle.clone();
+    other.dense.as_mut().expect("dense").scheme = "int4/v0".into();
+    let err = Bundle::decode(&other.encode().expect("encode")).unwrap_err();
+    assert!(matches!(err, BundleError::UnsupportedEmbeddingScheme { .. }), "{err}");
+    let mut short = bundle;
+    short.dense.as_mut().expect("dense").values.pop();
+    assert!(matches!(short.encode(), Err(BundleError::Embeddings(_))), "an inconsistent index is not written");
+    short.library.templates.clear();
+    assert!(short.into_parts().is_err(), "embeddings that no longer match the library are an error, not a panic");
 }

@@ -231,20 +231,20 @@ mod tests {
 /// Problems from the worked examples of the templates written here (their answers were checked
 /// by computation; many upstream examples lack a usable problem or answer), on one side of the
 /// held-out split, shortest first: the small models here solve almost none of the long ones,
-/// and pairs need trajectories whose scores differ. Each comes with its template's id.
-pub fn template_problems(library: &rf_templates::Library, split: Split) -> Vec<(String, Problem)> {
+/// and pairs need trajectories whose scores differ.
+pub fn template_problems(library: &rf_templates::Library, split: Split) -> Vec<Problem> {
     let held_out = split == Split::HeldOut;
-    let mut found: Vec<(String, Problem)> = library
+    let mut found: Vec<Problem> = library
         .templates
         .iter()
         .filter(|t| t.origin == rf_templates::Origin::ReasonfluxWeb && is_held_out(&t.id) == held_out)
         .filter_map(|t| {
             let answer = t.example.answer.clone()?;
             let text = t.example.problem.trim();
-            (!text.is_empty() && !answer.trim().is_empty()).then(|| (t.id.clone(), Problem { text: text.to_string(), answer }))
+            (!text.is_empty() && !answer.trim().is_empty()).then(|| Problem { text: text.to_string(), answer })
         })
         .collect();
-    found.sort_by_key(|(_, p)| p.text.chars().count());
+    found.sort_by_key(|p| p.text.chars().count());
     found
 }
 
@@ -282,21 +282,25 @@ pub struct ScoredProblem {
 /// so a re-run skips it.
 pub struct PairsLog {
     done: HashSet<String>,
-    pairs: std::fs::File,
-    scored: std::fs::File,
+    pairs: (std::path::PathBuf, std::fs::File),
+    scored: (std::path::PathBuf, std::fs::File),
 }
 
 impl PairsLog {
+    /// Reads what earlier runs did. A last line cut by an interrupted run is dropped first (its
+    /// problem has no scored line yet, so it is scored again); damage anywhere else is an error.
     pub fn open(out: &Path) -> Result<PairsLog> {
-        let mut done: HashSet<String> = if out.exists() { read_pairs(out)?.into_iter().map(|p| p.problem).collect() } else { HashSet::new() };
         let scored_path = out.with_extension("scored.jsonl");
-        if scored_path.exists() {
-            let text = std::fs::read_to_string(&scored_path).map_err(io_error(&scored_path))?;
-            // A line cut by an interrupted run is skipped: that problem is scored again.
-            done.extend(text.lines().filter_map(|l| serde_json::from_str::<ScoredProblem>(l).ok()).map(|s| s.problem));
+        let pairs = open_whole_lines(out)?;
+        let scored = open_whole_lines(&scored_path)?;
+        let mut done: HashSet<String> = read_pairs(out)?.into_iter().map(|p| p.problem).collect();
+        let text = std::fs::read_to_string(&scored_path).map_err(io_error(&scored_path))?;
+        for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+            let record: ScoredProblem = serde_json::from_str(line)
+                .map_err(|e| TrainError::Record { path: scored_path.display().to_string(), line: i + 1, message: e.to_string() })?;
+            done.insert(record.problem);
         }
-        let append = |path: &Path| std::fs::OpenOptions::new().create(true).append(true).open(path).map_err(io_error(path));
-        Ok(PairsLog { done, pairs: append(out)?, scored: append(&scored_path)? })
+        Ok(PairsLog { done, pairs: (out.to_path_buf(), pairs), scored: (scored_path, scored) })
     }
 
     /// Whether an earlier run already scored this problem.
@@ -307,14 +311,30 @@ impl PairsLog {
     /// Appends the new pairs, then the scored line (so a problem counts as done only once its
     /// pairs are written).
     pub fn record(&mut self, scored: &ScoredProblem, pairs: &[PreferencePair]) -> Result<()> {
-        let failed = |e: std::io::Error| TrainError::Io { path: "pairs log".into(), source: e };
         for pair in pairs {
-            writeln!(self.pairs, "{}", serde_json::to_string(pair).expect("a pair serialises")).map_err(failed)?;
+            append_line(&mut self.pairs, &serde_json::to_string(pair).expect("a pair serialises"))?;
         }
-        writeln!(self.scored, "{}", serde_json::to_string(scored).expect("a score line serialises")).map_err(failed)?;
+        append_line(&mut self.scored, &serde_json::to_string(scored).expect("a score line serialises"))?;
         self.done.insert(scored.problem.clone());
         Ok(())
     }
+}
+
+/// Opens `path` for appending (creating it), first cutting an unfinished last line.
+fn open_whole_lines(path: &Path) -> Result<std::fs::File> {
+    let file = std::fs::OpenOptions::new().create(true).read(true).append(true).open(path).map_err(io_error(path))?;
+    let bytes = std::fs::read(path).map_err(io_error(path))?;
+    if !bytes.is_empty() && !bytes.ends_with(b"\n") {
+        let keep = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        file.set_len(keep as u64).map_err(io_error(path))?;
+    }
+    Ok(file)
+}
+
+/// One record and its newline in a single write, so an interruption cannot leave two records
+/// on one line.
+fn append_line((path, file): &mut (std::path::PathBuf, std::fs::File), record: &str) -> Result<()> {
+    file.write_all(format!("{record}\n").as_bytes()).map_err(io_error(path))
 }
 
 #[cfg(test)]
@@ -338,13 +358,18 @@ mod pairs_log_tests {
         log.record(&ScoredProblem { problem: "p1".into(), split: Split::Train, scores: vec![1.0, 0.0], pairs: 1 }, std::slice::from_ref(&pair)).unwrap();
         log.record(&ScoredProblem { problem: "p2".into(), split: Split::HeldOut, scores: vec![0.0, 0.0], pairs: 0 }, &[]).unwrap();
         drop(log);
-        // An interrupted run's last line.
+        // An interrupted run's last lines, then a run that goes on after them.
         let scored = out.with_extension("scored.jsonl");
-        let mut text = std::fs::read_to_string(&scored).unwrap();
-        text.push_str("{\"problem\":\"p3\",\"spl");
-        std::fs::write(&scored, text).unwrap();
-        let log = PairsLog::open(&out).unwrap();
+        for (path, cut) in [(&out, "{\"problem\":\"p3\",\"cho"), (&scored, "{\"problem\":\"p3\",\"spl")] {
+            let mut text = std::fs::read_to_string(path).unwrap();
+            text.push_str(cut);
+            std::fs::write(path, text).unwrap();
+        }
+        let mut log = PairsLog::open(&out).unwrap();
         assert!(log.is_done("p1") && log.is_done("p2") && !log.is_done("p3"));
+        log.record(&ScoredProblem { problem: "p3".into(), split: Split::Train, scores: vec![0.0], pairs: 0 }, &[]).unwrap();
+        drop(log);
+        assert!(PairsLog::open(&out).unwrap().is_done("p3"), "the record after a cut line is read back");
         assert_eq!(read_pairs(&out).unwrap(), vec![pair]);
         std::fs::write(&out, "{\"problem\": 3}\n").unwrap();
         assert!(matches!(PairsLog::open(&out), Err(TrainError::Record { line: 1, .. })), "a damaged pairs file is an error, not a fresh start");
