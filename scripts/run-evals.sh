@@ -10,7 +10,10 @@
 # (a separate navigator model), RF_RUNS (runs/eval/<model>), RF_SEED (0), RF_BIN (the reasonflux
 # binary; point it at a copy to keep a long run's rules fixed while the tree is rebuilt),
 # RF_ONLY_SHARDS (run only these of the RF_SHARDS parts, e.g. "1 2" of 4: half the set, every
-# level; the other parts can follow later, and eval-report merges whatever parts exist).
+# level; the other parts can follow later, and eval-report merges whatever parts exist),
+# RF_RETRIEVER (lexical; dense, hybrid or auto need scripts/fetch-assets.sh minilm and record
+# the run as its own arm, e.g. guided-auto; RF_BUNDLE, a bundle built with --encoder, saves
+# embedding the templates at every start).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 model_name="${1:?usage: scripts/run-evals.sh <qwen05|qwen15|smollm2> <set>:<strategy>...}"
@@ -33,6 +36,8 @@ shards="${RF_SHARDS:-2}"
 runs="${RF_RUNS:-runs/eval/$model_name}"
 extra=()
 [ -n "${RF_NAVIGATOR:-}" ] && extra+=(--navigator "$RF_NAVIGATOR")
+[ -n "${RF_RETRIEVER:-}" ] && extra+=(--retriever "$RF_RETRIEVER")
+[ -n "${RF_BUNDLE:-}" ] && extra+=(--bundle "$RF_BUNDLE")
 mkdir -p "$runs"
 run_shard() {
   local shard="$1" job set strategy
