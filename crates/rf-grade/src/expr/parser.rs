@@ -77,12 +77,17 @@ impl Parser {
         self.depth = self.depth.saturating_sub(1);
     }
 
-    /// expr := term (('+'|'-') term)*
-    fn expr(&mut self) -> Result<Expr, GradeError> {
+    /// Runs one grammar level inside the depth guard.
+    fn nested(&mut self, level: fn(&mut Self) -> Result<Expr, GradeError>) -> Result<Expr, GradeError> {
         self.enter()?;
-        let r = self.expr_inner();
+        let r = level(self);
         self.leave();
         r
+    }
+
+    /// expr := term (('+'|'-') term)*
+    fn expr(&mut self) -> Result<Expr, GradeError> {
+        self.nested(Self::expr_inner)
     }
     fn expr_inner(&mut self) -> Result<Expr, GradeError> {
         let mut lhs = self.term()?;
@@ -119,10 +124,7 @@ impl Parser {
 
     /// term := unary (('*'|'/') unary | implicit-factor)*
     fn term(&mut self) -> Result<Expr, GradeError> {
-        self.enter()?;
-        let r = self.term_inner();
-        self.leave();
-        r
+        self.nested(Self::term_inner)
     }
     fn term_inner(&mut self) -> Result<Expr, GradeError> {
         let mut lhs = self.unary()?;
@@ -148,8 +150,10 @@ impl Parser {
     }
 
     fn unary(&mut self) -> Result<Expr, GradeError> {
-        self.enter()?;
-        let r = match self.peek() {
+        self.nested(Self::unary_inner)
+    }
+    fn unary_inner(&mut self) -> Result<Expr, GradeError> {
+        match self.peek() {
             Some(Tok::Minus) => {
                 self.p += 1;
                 self.unary().map(|e| Expr::Neg(b(e)))
@@ -159,17 +163,12 @@ impl Parser {
                 self.unary()
             }
             _ => self.power(),
-        };
-        self.leave();
-        r
+        }
     }
 
     /// power := postfix ('^' exponent)?
     fn power(&mut self) -> Result<Expr, GradeError> {
-        self.enter()?;
-        let r = self.power_inner();
-        self.leave();
-        r
+        self.nested(Self::power_inner)
     }
     fn power_inner(&mut self) -> Result<Expr, GradeError> {
         let base = self.postfix()?;
@@ -276,10 +275,7 @@ impl Parser {
     }
 
     fn atom(&mut self) -> Result<Expr, GradeError> {
-        self.enter()?;
-        let r = self.atom_inner();
-        self.leave();
-        r
+        self.nested(Self::atom_inner)
     }
     fn atom_inner(&mut self) -> Result<Expr, GradeError> {
         let t = self.next().ok_or_else(|| perr("unexpected end"))?;
