@@ -156,13 +156,7 @@ fn build(dir: &Path, out: &Path, encoder: Option<&Path>) -> anyhow::Result<()> {
 /// The template library from a bundle (or else the sources in `dir`), with the sentence encoder
 /// from `encoder` when `choice` ranks by embeddings. `solve` and `eval` load theirs here too.
 pub fn template_index(bundle: Option<&Path>, dir: &Path, choice: RetrieverChoice, encoder: &Path) -> anyhow::Result<TemplateIndex> {
-    let mut index = match bundle {
-        Some(path) => {
-            let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-            TemplateIndex::from_bundle(&bytes).with_context(|| format!("decoding {}", path.display()))?
-        }
-        None => TemplateIndex::new(load(dir)?),
-    };
+    let mut index = TemplateIndex::load(bundle, dir)?;
     if choice.needs_encoder() {
         let sentence_encoder = load_encoder(encoder)?;
         if index.retriever.dense().is_none() {
