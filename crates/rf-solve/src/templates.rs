@@ -32,22 +32,27 @@ pub enum RetrieverChoice {
 impl RetrieverChoice {
     pub const ALL: [RetrieverChoice; 4] = [Self::Lexical, Self::Dense, Self::Hybrid, Self::Auto];
 
-    pub fn as_str(self) -> &'static str {
+    /// The one ranking this choice uses for every query; `None` for [`RetrieverChoice::Auto`].
+    pub fn fixed(self) -> Option<RetrieverKind> {
         match self {
-            Self::Lexical => "lexical",
-            Self::Dense => "dense",
-            Self::Hybrid => "hybrid",
-            Self::Auto => "auto",
+            Self::Lexical => Some(RetrieverKind::Lexical),
+            Self::Dense => Some(RetrieverKind::Dense),
+            Self::Hybrid => Some(RetrieverKind::Hybrid),
+            Self::Auto => None,
         }
+    }
+
+    /// The fixed rankings are spelled as [`RetrieverKind`] spells them.
+    pub fn as_str(self) -> &'static str {
+        self.fixed().map_or("auto", RetrieverKind::as_str)
     }
 
     /// The ranking for a query of this form.
     pub fn for_form(self, form: QueryForm) -> RetrieverKind {
-        match (self, form) {
-            (Self::Lexical, _) | (Self::Auto, QueryForm::PlanStep) => RetrieverKind::Lexical,
-            (Self::Dense, _) | (Self::Auto, QueryForm::Problem) => RetrieverKind::Dense,
-            (Self::Hybrid, _) => RetrieverKind::Hybrid,
-        }
+        self.fixed().unwrap_or(match form {
+            QueryForm::Problem => RetrieverKind::Dense,
+            QueryForm::PlanStep => RetrieverKind::Lexical,
+        })
     }
 
     /// Whether queries must be embedded (some form is ranked by embeddings).
