@@ -2,6 +2,7 @@
 use std::io::Write;
 use std::path::PathBuf;
 
+use rf_embed::CpuWeights;
 use rf_planner::{BestOfNConfig, GuidedConfig, ModelRole, StrategyKind, StrategySpec, run_to_completion};
 
 use rf_solve::{EngineBackend, RetrieverChoice, TemplateIndex};
@@ -26,6 +27,9 @@ pub struct StrategyArgs {
     /// Sentence encoder for dense and hybrid retrieval (sentence-transformers folder).
     #[arg(long, default_value = "assets/all-MiniLM-L6-v2")]
     pub encoder: PathBuf,
+    /// The encoder's matrices for embedding queries: q8_0 (8-bit, fast) or f32 (the reference).
+    #[arg(long, default_value = "q8_0", value_parser = crate::cmd_templates::parse_encoder_weights)]
+    pub encoder_weights: CpuWeights,
     /// A separate navigator model (defaults to the inference model).
     #[arg(long)]
     pub navigator: Option<PathBuf>,
@@ -46,7 +50,7 @@ pub struct StrategyArgs {
 impl StrategyArgs {
     /// The template library with the chosen retriever.
     pub fn template_index(&self) -> anyhow::Result<TemplateIndex> {
-        crate::cmd_templates::template_index(self.bundle.as_deref(), &self.templates, self.retriever, &self.encoder)
+        crate::cmd_templates::template_index(self.bundle.as_deref(), &self.templates, self.retriever, &self.encoder, self.encoder_weights)
     }
 
     pub fn spec(&self) -> StrategySpec {

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use rf_embed::SentenceEncoder;
+use rf_embed::{CpuWeights, EncoderRuntime, SentenceEncoder};
 use rf_solve::{RetrieverChoice, TemplateIndex, embed_templates};
 use rf_templates::dense::DENSE_SCHEME;
 use rf_templates::{Bundle, Library, RetrieverKind, SearchOptions, Subject, read_header};
@@ -31,6 +31,17 @@ pub struct LibraryArgs {
     /// Sentence-transformers folder of the encoder (dense and hybrid retrieval).
     #[arg(long, default_value = DEFAULT_ENCODER)]
     encoder: PathBuf,
+    /// The encoder's matrices for embedding queries: q8_0 (8-bit, fast) or f32 (the reference).
+    #[arg(long, default_value = "q8_0", value_parser = parse_encoder_weights)]
+    encoder_weights: CpuWeights,
+}
+
+/// `--encoder-weights`: a [`CpuWeights`] name.
+pub fn parse_encoder_weights(s: &str) -> Result<CpuWeights, String> {
+    CpuWeights::parse(s).ok_or_else(|| {
+        let valid: Vec<&str> = CpuWeights::ALL.iter().map(|w| w.as_str()).collect();
+        format!("unknown encoder weights '{s}' (valid: {})", valid.join(", "))
+    })
 }
 
 #[derive(clap::Subcommand, Debug)]
@@ -123,8 +134,8 @@ fn load(dir: &Path) -> anyhow::Result<Library> {
     }
 }
 
-fn load_encoder(dir: &Path) -> anyhow::Result<SentenceEncoder> {
-    SentenceEncoder::load_dir(dir, &rf_engine::Device::flex())
+fn load_encoder(dir: &Path, weights: CpuWeights) -> anyhow::Result<SentenceEncoder> {
+    SentenceEncoder::load_dir(dir, &EncoderRuntime::Cpu(weights))
         .with_context(|| format!("loading the sentence encoder from {} (scripts/fetch-assets.sh minilm)", dir.display()))
 }
 
@@ -132,7 +143,8 @@ fn build(dir: &Path, out: &Path, encoder: Option<&Path>) -> anyhow::Result<()> {
     let library = load(dir)?;
     let count = library.len();
     let dense = match encoder {
-        Some(dir) => Some(embed_templates(&library, &load_encoder(dir)?)?),
+        // Stored vectors are made with the reference numbers; queries may use 8-bit weights.
+        Some(dir) => Some(embed_templates(&library, &load_encoder(dir, CpuWeights::F32)?)?),
         None => None,
     };
     let mut bundle = Bundle::from_library(library);
@@ -155,10 +167,16 @@ fn build(dir: &Path, out: &Path, encoder: Option<&Path>) -> anyhow::Result<()> {
 
 /// The template library from a bundle (or else the sources in `dir`), with the sentence encoder
 /// from `encoder` when `choice` ranks by embeddings. `solve` and `eval` load theirs here too.
-pub fn template_index(bundle: Option<&Path>, dir: &Path, choice: RetrieverChoice, encoder: &Path) -> anyhow::Result<TemplateIndex> {
+pub fn template_index(
+    bundle: Option<&Path>,
+    dir: &Path,
+    choice: RetrieverChoice,
+    encoder: &Path,
+    weights: CpuWeights,
+) -> anyhow::Result<TemplateIndex> {
     let mut index = TemplateIndex::load(bundle, dir)?;
     if choice.needs_encoder() {
-        let sentence_encoder = load_encoder(encoder)?;
+        let sentence_encoder = load_encoder(encoder, weights)?;
         if index.retriever.dense().is_none() {
             eprintln!(
                 "embedding the {} templates for {choice} retrieval (about a minute; `reasonflux templates build --encoder {}` stores them in a bundle to pass as --bundle)",
@@ -174,7 +192,7 @@ pub fn template_index(bundle: Option<&Path>, dir: &Path, choice: RetrieverChoice
 fn open(args: &LibraryArgs, needs_encoder: bool) -> anyhow::Result<TemplateIndex> {
     let choice = if needs_encoder { RetrieverChoice::Dense } else { RetrieverChoice::Lexical };
     let dir = args.templates.as_deref().unwrap_or(Path::new(DEFAULT_TEMPLATES_DIR));
-    template_index(args.bundle.as_deref(), dir, choice, &args.encoder)
+    template_index(args.bundle.as_deref(), dir, choice, &args.encoder, args.encoder_weights)
 }
 
 fn search(query: &str, k: usize, kind: RetrieverKind, args: &LibraryArgs) -> anyhow::Result<()> {

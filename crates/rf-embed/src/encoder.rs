@@ -9,8 +9,30 @@ use sha2::{Digest, Sha256};
 use tokenizers::{Tokenizer, TruncationParams};
 
 use crate::config::BertConfig;
+use crate::cpu::{CpuBert, CpuWeights};
 use crate::error::EmbedError;
 use crate::model::BertModel;
+
+/// Where the encoder computes.
+#[derive(Debug, Clone)]
+pub enum EncoderRuntime {
+    /// rf-quant's CPU kernels (SIMD; threads natively; `simd128` in wasm): the default, with
+    /// 8-bit weights.
+    Cpu(CpuWeights),
+    /// The burn module in f32 on a device: the reference the parity test pins, and a GPU path.
+    Burn(Device),
+}
+
+impl Default for EncoderRuntime {
+    fn default() -> Self {
+        Self::Cpu(CpuWeights::default())
+    }
+}
+
+enum Model {
+    Cpu(CpuBert),
+    Burn(Box<BertModel>),
+}
 
 /// An encoder's files in memory: what the browser hands over and what
 /// [`SentenceEncoder::load_dir`] reads.
@@ -43,7 +65,7 @@ struct PoolingConfig {
 
 /// A sentence-transformers model with mean pooling, ready to embed texts.
 pub struct SentenceEncoder {
-    model: BertModel,
+    model: Model,
     tokenizer: Tokenizer,
     config: BertConfig,
     fingerprint: String,
@@ -52,7 +74,7 @@ pub struct SentenceEncoder {
 impl SentenceEncoder {
     /// Reads a sentence-transformers folder (`config.json`, `model.safetensors`,
     /// `tokenizer.json`, `sentence_bert_config.json`, `1_Pooling/config.json`).
-    pub fn load_dir(dir: &Path, device: &Device) -> Result<Self, EmbedError> {
+    pub fn load_dir(dir: &Path, runtime: &EncoderRuntime) -> Result<Self, EmbedError> {
         let read = |name: &str| std::fs::read(dir.join(name)).map_err(|source| EmbedError::Io { path: dir.join(name).display().to_string(), source });
         let text = |name: &str| read(name).map(|b| String::from_utf8_lossy(&b).into_owned());
         let pooling: PoolingConfig = serde_json::from_str(&text("1_Pooling/config.json")?)
@@ -70,11 +92,11 @@ impl SentenceEncoder {
             tokenizer_json: read("tokenizer.json")?,
             max_seq_length: sbert.max_seq_length,
         };
-        Self::from_files(files, device)
+        Self::from_files(files, runtime)
     }
 
     /// Builds the encoder from files in memory.
-    pub fn from_files(files: EncoderFiles, device: &Device) -> Result<Self, EmbedError> {
+    pub fn from_files(files: EncoderFiles, runtime: &EncoderRuntime) -> Result<Self, EmbedError> {
         let config = BertConfig::from_json(&files.config_json)?;
         if files.max_seq_length == 0 || files.max_seq_length > config.max_position_embeddings {
             return Err(EmbedError::Config(format!(
@@ -85,7 +107,10 @@ impl SentenceEncoder {
         let digest: String = Sha256::digest(&files.safetensors).iter().take(8).map(|b| format!("{b:02x}")).collect();
         let fingerprint = format!("bert-{}x{} cut{} sha256:{digest}", config.num_hidden_layers, config.hidden_size, files.max_seq_length);
         let weights = SafetensorsWeights::from_shards(vec![files.safetensors])?;
-        let model = BertModel::load(&config, &weights, device)?;
+        let model = match runtime {
+            EncoderRuntime::Cpu(precision) => Model::Cpu(CpuBert::load(&config, &weights, *precision)?),
+            EncoderRuntime::Burn(device) => Model::Burn(Box::new(BertModel::load(&config, &weights, device)?)),
+        };
         let mut tokenizer = Tokenizer::from_bytes(&files.tokenizer_json).map_err(|e| EmbedError::Tokenizer(e.to_string()))?;
         // tokenizer.json pads every text to 128 and cuts there; sentence-transformers pads a batch
         // to its longest text and cuts at max_seq_length. One text at a time needs no padding.
@@ -124,12 +149,28 @@ impl SentenceEncoder {
     /// The unit-length embedding of `text`.
     pub fn embed(&self, text: &str) -> Result<Vec<f32>, EmbedError> {
         let ids = self.token_ids(text)?;
-        let mean = self.model.forward(&ids).mean_dim(1);
-        let data = mean.try_into_data().map_err(|e| EmbedError::Device(format!("reading the embedding back: {e:?}")))?;
-        let mut v = data.try_into_vec::<f32>().map_err(|e| EmbedError::Device(format!("embedding dtype: {e:?}")))?;
+        let mut v = match &self.model {
+            Model::Cpu(model) => mean_of_rows(&model.forward(&ids, &rf_engine::quant_model::shared_compute())?, self.dim()),
+            Model::Burn(model) => {
+                let data = model.forward(&ids).mean_dim(1).try_into_data();
+                let data = data.map_err(|e| EmbedError::Device(format!("reading the embedding back: {e:?}")))?;
+                data.try_into_vec::<f32>().map_err(|e| EmbedError::Device(format!("embedding dtype: {e:?}")))?
+            }
+        };
         normalize(&mut v);
         Ok(v)
     }
+}
+
+/// The mean of the `dim`-long rows of `x`.
+fn mean_of_rows(x: &[f32], dim: usize) -> Vec<f32> {
+    let rows = x.len() / dim;
+    let mut mean = vec![0f32; dim];
+    for row in x.chunks_exact(dim) {
+        mean.iter_mut().zip(row).for_each(|(m, v)| *m += v);
+    }
+    mean.iter_mut().for_each(|m| *m /= rows as f32);
+    mean
 }
 
 /// Scales `v` to unit length (a zero vector stays zero, as `torch.nn.functional.normalize` does).

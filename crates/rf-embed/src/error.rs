@@ -18,6 +18,8 @@ pub enum EmbedError {
     Tokenizer(String),
     #[error("nothing to embed: the text is empty")]
     EmptyText,
+    #[error("encoder matmul: {0}")]
+    Kernel(#[from] rf_quant::QuantError),
     #[error("the compute device failed: {0}")]
     Device(String),
 }

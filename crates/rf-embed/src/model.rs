@@ -134,6 +134,16 @@ impl BertModel {
     }
 }
 
+/// The tensor `name` from `source`, refused unless its shape is `expected`.
+pub(crate) fn checked_tensor(source: &dyn WeightSource, name: &str, expected: &[usize]) -> Result<HostTensor, EmbedError> {
+    let t = source.tensor(name)?;
+    if t.shape != expected {
+        let err = EngineError::ShapeMismatch { name: name.to_string(), expected: expected.to_vec(), actual: t.shape };
+        return Err(err.into());
+    }
+    Ok(t)
+}
+
 /// Builds device tensors from a [`WeightSource`], checking each shape.
 struct Loader<'a> {
     source: &'a dyn WeightSource,
@@ -143,12 +153,7 @@ struct Loader<'a> {
 
 impl Loader<'_> {
     fn host(&self, name: &str, expected: &[usize]) -> Result<HostTensor, EmbedError> {
-        let t = self.source.tensor(name)?;
-        if t.shape != expected {
-            let err = EngineError::ShapeMismatch { name: name.to_string(), expected: expected.to_vec(), actual: t.shape };
-            return Err(err.into());
-        }
-        Ok(t)
+        checked_tensor(self.source, name, expected)
     }
 
     fn tensor<const D: usize>(&self, name: &str, shape: [usize; D]) -> Result<Tensor<D>, EmbedError> {

@@ -1,17 +1,27 @@
 //! Bad encoder files and texts give typed errors, not panics.
-use rf_embed::{EmbedError, EncoderFiles, SentenceEncoder};
+use rf_embed::{CpuWeights, EmbedError, EncoderFiles, EncoderRuntime, SentenceEncoder};
 
 const CONFIG: &str = r#"{"hidden_act": "gelu", "hidden_size": 8, "intermediate_size": 16, "layer_norm_eps": 1e-12,
     "max_position_embeddings": 16, "num_attention_heads": 2, "num_hidden_layers": 1, "type_vocab_size": 2, "vocab_size": 10}"#;
 
-/// A one-tensor safetensors file: enough to reach the weight checks.
-fn safetensors_with(name: &str, shape: &[usize]) -> Vec<u8> {
-    let n: usize = shape.iter().product();
-    let header = format!(r#"{{"{name}":{{"dtype":"F32","shape":{shape:?},"data_offsets":[0,{}]}}}}"#, n * 4);
+/// A safetensors file of zero-filled f32 tensors.
+fn safetensors_of(tensors: &[(&str, &[usize])]) -> Vec<u8> {
+    let (mut entries, mut offset) = (Vec::new(), 0);
+    for (name, shape) in tensors {
+        let bytes = shape.iter().product::<usize>() * 4;
+        entries.push(format!(r#""{name}":{{"dtype":"F32","shape":{shape:?},"data_offsets":[{offset},{}]}}"#, offset + bytes));
+        offset += bytes;
+    }
+    let header = format!("{{{}}}", entries.join(","));
     let mut out = (header.len() as u64).to_le_bytes().to_vec();
     out.extend(header.as_bytes());
-    out.extend(std::iter::repeat_n(0u8, n * 4));
+    out.extend(std::iter::repeat_n(0u8, offset));
     out
+}
+
+/// A one-tensor safetensors file: enough to reach the weight checks.
+fn safetensors_with(name: &str, shape: &[usize]) -> Vec<u8> {
+    safetensors_of(&[(name, shape)])
 }
 
 fn files(safetensors: Vec<u8>, max_seq_length: usize) -> EncoderFiles {
@@ -19,7 +29,7 @@ fn files(safetensors: Vec<u8>, max_seq_length: usize) -> EncoderFiles {
 }
 
 fn load(files: EncoderFiles) -> EmbedError {
-    match SentenceEncoder::from_files(files, &rf_engine::Device::flex()) {
+    match SentenceEncoder::from_files(files, &EncoderRuntime::default()) {
         Ok(_) => panic!("loaded"),
         Err(e) => e,
     }
@@ -54,7 +64,35 @@ fn a_cut_longer_than_the_positions_is_refused() {
 fn a_folder_without_files_names_the_file() {
     let dir = std::env::temp_dir().join(format!("rf-embed-empty-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let err = SentenceEncoder::load_dir(&dir, &rf_engine::Device::flex()).err().expect("loaded");
+    let err = SentenceEncoder::load_dir(&dir, &EncoderRuntime::default()).err().expect("loaded");
     assert!(matches!(err, EmbedError::Io { .. }), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Every tensor of `CONFIG` (hidden size 8), so loading reaches the weight format.
+#[test]
+fn eight_bit_weights_need_rows_of_whole_blocks() {
+    let mut names: Vec<(String, Vec<usize>)> = vec![
+        ("embeddings.word_embeddings.weight".into(), vec![10, 8]),
+        ("embeddings.position_embeddings.weight".into(), vec![16, 8]),
+        ("embeddings.token_type_embeddings.weight".into(), vec![2, 8]),
+    ];
+    let norm = |p: &str| [(format!("{p}.weight"), vec![8]), (format!("{p}.bias"), vec![8])];
+    let linear = |p: &str, i: usize, o: usize| [(format!("{p}.weight"), vec![o, i]), (format!("{p}.bias"), vec![o])];
+    names.extend(norm("embeddings.LayerNorm"));
+    for p in ["query", "key", "value"] {
+        names.extend(linear(&format!("encoder.layer.0.attention.self.{p}"), 8, 8));
+    }
+    names.extend(linear("encoder.layer.0.attention.output.dense", 8, 8));
+    names.extend(norm("encoder.layer.0.attention.output.LayerNorm"));
+    names.extend(linear("encoder.layer.0.intermediate.dense", 8, 16));
+    names.extend(linear("encoder.layer.0.output.dense", 16, 8));
+    names.extend(norm("encoder.layer.0.output.LayerNorm"));
+    let tensors: Vec<(&str, &[usize])> = names.iter().map(|(n, s)| (n.as_str(), s.as_slice())).collect();
+    let bytes = safetensors_of(&tensors);
+    let err = SentenceEncoder::from_files(files(bytes.clone(), 16), &EncoderRuntime::Cpu(CpuWeights::Q8_0)).err().expect("loaded");
+    assert!(matches!(err, EmbedError::Kernel(_)), "{err}");
+    // The same weights in f32 load; the stub tokenizer is what stops them.
+    let err = SentenceEncoder::from_files(files(bytes, 16), &EncoderRuntime::Cpu(CpuWeights::F32)).err().expect("loaded");
+    assert!(matches!(err, EmbedError::Tokenizer(_)), "{err}");
 }

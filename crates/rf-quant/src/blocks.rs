@@ -298,6 +298,18 @@ impl Block for BlockQ5_1 {
     }
 }
 
+impl BlockQ8_0 {
+    /// Rounds exactly [`QK`] values to `d·q` with `d = max|x| / 127`, as llama.cpp's reference
+    /// `quantize_row_q8_0` does: how f32 checkpoints are made 8-bit at load.
+    pub fn quantize(x: &[f32]) -> Self {
+        assert_eq!(x.len(), QK, "a Q8_0 block holds {QK} values");
+        let amax = x.iter().fold(0f32, |m, v| m.max(v.abs()));
+        let d = amax / 127.0;
+        let id = if d > 0.0 { 1.0 / d } else { 0.0 };
+        Self { d: f16::from_f32(d), qs: std::array::from_fn(|i| (x[i] * id).round().clamp(-127.0, 127.0) as i8) }
+    }
+}
+
 impl Block for BlockQ8_0 {
     const FORMAT: QuantFormat = QuantFormat::Q8_0;
     const LEN: usize = QK;
@@ -390,6 +402,21 @@ impl Block for BlockQ6K {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn q8_0_quantize_rounds_each_value_to_the_nearest_step() {
+        let x: Vec<f32> = (0..QK).map(|i| ((i * 7) % 11) as f32 * 0.3 - 1.4).collect();
+        let block = BlockQ8_0::quantize(&x);
+        let mut back = [0f32; QK];
+        block.dequantize(&mut back);
+        let step = block.d.to_f32();
+        for (b, v) in back.iter().zip(&x) {
+            // Half a step, plus the f16 rounding of the scale times |q| ≤ 127.
+            assert!((b - v).abs() <= step * 0.55, "{b} vs {v} (step {step})");
+        }
+        assert_eq!(block.qs.iter().map(|q| q.unsigned_abs()).max(), Some(127));
+        assert!(BlockQ8_0::quantize(&[0.0; QK]).qs.iter().all(|&q| q == 0));
+    }
 
     #[test]
     fn q8_0_block_decodes_scale_times_int8() {

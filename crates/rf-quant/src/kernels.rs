@@ -7,6 +7,7 @@ use std::ops::Range;
 
 use crate::act::{BlockQ8, BlockQ8x8};
 use crate::blocks::{Block, BlockQ4_0, BlockQ4_1, BlockQ4K, BlockQ5_0, BlockQ5_1, BlockQ5K, BlockQ6K, BlockQ8_0};
+use crate::compute::Compute;
 use crate::isa::Isa;
 use crate::matrix::quantize_all;
 
@@ -50,7 +51,7 @@ pub(crate) trait Gemm: Copy + Send + Sync + 'static {
     const LEN: usize;
     type Act: Copy + Send + Sync;
     /// `x` (`[m, cols]`) in the form the kernels take.
-    fn activations(x: &[f32]) -> Vec<Self::Act>;
+    fn activations(x: &[f32], compute: &Compute) -> Vec<Self::Act>;
     /// Rows `rows` of `out` for all `m` tokens; `isa` is available on this machine.
     fn gemm(isa: Isa, w: &[Self], nb: usize, rows: Range<usize>, x: &[Self::Act], m: usize, out: &OutRows);
 }
@@ -81,8 +82,8 @@ macro_rules! block_gemm {
         impl Gemm for $block {
             const LEN: usize = <$block as Block>::LEN;
             type Act = $act;
-            fn activations(x: &[f32]) -> Vec<$act> {
-                quantize_all(x)
+            fn activations(x: &[f32], compute: &Compute) -> Vec<$act> {
+                quantize_all(x, compute)
             }
             fn gemm(isa: Isa, w: &[Self], nb: usize, rows: Range<usize>, x: &[$act], m: usize, out: &OutRows) {
                 simd_gemm(isa, w, nb, rows, x, m, out)
@@ -137,7 +138,7 @@ fn scalar_gemm<B: Block>(w: &[B], nb: usize, rows: Range<usize>, x: &[B::Act], m
 impl Gemm for f32 {
     const LEN: usize = 1;
     type Act = f32;
-    fn activations(x: &[f32]) -> Vec<f32> {
+    fn activations(x: &[f32], _: &Compute) -> Vec<f32> {
         x.to_vec()
     }
     fn gemm(isa: Isa, w: &[f32], cols: usize, rows: Range<usize>, x: &[f32], m: usize, out: &OutRows) {

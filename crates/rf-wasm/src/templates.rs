@@ -1,6 +1,6 @@
 //! The thought-template bundle for JavaScript.
 use rf_planner::{QueryForm, TemplateCard};
-use rf_embed::{EncoderFiles, SentenceEncoder};
+use rf_embed::{EncoderFiles, EncoderRuntime, SentenceEncoder};
 use rf_solve::{RetrieverChoice, TemplateIndex};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
@@ -103,7 +103,7 @@ impl Templates {
             return Err(js_error("retrieval", "this template bundle has no embeddings (reasonflux templates build --encoder DIR)"));
         }
         let files = EncoderFiles { config_json, safetensors, tokenizer_json, max_seq_length: max_seq_length as usize };
-        let encoder = SentenceEncoder::from_files(files, &rf_engine::Device::flex()).map_err(|e| js_error("bad_encoder", e))?;
+        let encoder = SentenceEncoder::from_files(files, &EncoderRuntime::default()).map_err(|e| js_error("bad_encoder", e))?;
         self.index.use_encoder(choice, encoder).map_err(|e| js_error("retrieval", e))
     }
 
