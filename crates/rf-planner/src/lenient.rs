@@ -53,10 +53,14 @@ fn try_strict<T>(span: &str, accept: &mut dyn FnMut(&Value) -> Option<T>) -> Opt
     accept(&v).map(|t| (t, Quality::Strict))
 }
 
+/// The first accepted value that is strict JSON, else the first accepted repaired one: a model
+/// often works in LaTeX (`\[ … \]`, `{1 \over 2}`) before it writes the JSON asked for, and a
+/// repair of the LaTeX must not win over the real object after it.
 fn scan_openers<T>(text: &str, accept: &mut dyn FnMut(&Value) -> Option<T>) -> Option<(T, Quality)> {
     let bytes = text.as_bytes();
     let mut tried = 0;
     let mut i = 0;
+    let mut repaired = None;
     while i < bytes.len() && tried < MAX_START_POSITIONS {
         if bytes[i] == b'{' || bytes[i] == b'[' {
             tried += 1;
@@ -64,14 +68,20 @@ fn scan_openers<T>(text: &str, accept: &mut dyn FnMut(&Value) -> Option<T>) -> O
             if let Some(v) = p.value()
                 && let Some(t) = accept(&v)
             {
-                let strict = text.get(i..p.i).is_some_and(|s| serde_json::from_str::<Value>(s).is_ok());
-                let q = if strict { Quality::Strict } else { Quality::Repaired };
-                return Some((t, q));
+                if text.get(i..p.i).is_some_and(|s| serde_json::from_str::<Value>(s).is_ok()) {
+                    return Some((t, Quality::Strict));
+                }
+                if repaired.is_none() {
+                    repaired = Some(t);
+                }
+                // Openers inside the repaired span are parts of it, not better candidates.
+                i = p.i.max(i + 1);
+                continue;
             }
         }
         i += 1;
     }
-    None
+    repaired.map(|t| (t, Quality::Repaired))
 }
 
 /// The longest prefix of `s` of at most `max` bytes that ends on a char boundary.
@@ -372,6 +382,19 @@ mod tests {
         let text = "The plan is {steps: [1, 2,]} ok";
         let got = find_json(text, |v| v.get("steps").cloned());
         assert_eq!(got, Some((json!([1, 2]), Quality::Repaired)));
+    }
+
+    /// algebra/621 (rf-prompts-3): the plan became `x^2 + 2.6x + 3.6 = …` repaired out of the
+    /// `\[ … \]` of a worked solution, although the reply ended with a valid JSON plan.
+    #[test]
+    fn a_repair_of_earlier_latex_does_not_win_over_a_later_strict_object() {
+        let steps = |v: &Value| v.get("steps").cloned();
+        let latex = "We get {steps: [\\frac{1}{2}],} so";
+        assert_eq!(find_json(latex, steps).map(|(_, q)| q), Some(Quality::Repaired), "the LaTeX alone repairs");
+        let text = format!("{latex} the plan is {{\"steps\": [\"complete the square\"]}}");
+        assert_eq!(find_json(&text, steps), Some((json!(["complete the square"]), Quality::Strict)));
+        let only_repaired = "{steps: [{\"template\": \"a\"}, {\"template\": \"b\"}],}";
+        assert_eq!(find_json(only_repaired, steps), Some((json!([{"template": "a"}, {"template": "b"}]), Quality::Repaired)));
     }
 
     #[test]

@@ -243,7 +243,7 @@ pub fn parse_decision(text: &str, max_steps: usize) -> (Decision, DecisionSource
         let decision = decision_from_word(&word, || {
             field(obj, &["query", "new_query", "template", "new_template", "search"])
                 .map(value_text)
-                .filter(|q| !q.is_empty())
+                .filter(|q| !q.is_empty() && !is_placeholder(q))
         }, || plan_from_value(v, max_steps, 0))?;
         Some((decision, reason))
     });
@@ -270,6 +270,13 @@ pub fn parse_decision(text: &str, max_steps: usize) -> (Decision, DecisionSource
         Some(_) => (Decision::Retrieve { query: String::new() }, DecisionSource::Keyword, None),
         None => (Decision::Continue, DecisionSource::Default, None),
     }
+}
+
+/// A field copied from the prompt's example instead of filled in (`<name and tags of a better
+/// template>`, `...`): querying with it retrieves noise.
+fn is_placeholder(text: &str) -> bool {
+    let t = text.trim();
+    (t.starts_with('<') && t.ends_with('>')) || t.chars().all(|c| c == '.' || c == '…' || c.is_whitespace())
 }
 
 fn decision_from_word(
@@ -350,6 +357,15 @@ mod tests {
         assert_eq!(p[0].tags, vec!["quadratic", "roots"]);
         assert_eq!(p[1].template, "Substitute");
         assert!(parse_plan("no plan here at all", 8).is_none());
+    }
+
+    /// rf-prompts-3 runs retrieved 20 times with the prompt's `<name and tags of a better
+    /// template>` as the query; a copied placeholder now means "no new query".
+    #[test]
+    fn a_query_copied_from_the_prompt_example_is_no_query() {
+        for copied in [r#"{"decision": "retrieve", "query": "<name and tags of a better template>"}"#, r#"{"decision": "retrieve", "query": "..."}"#] {
+            assert_eq!(parse_decision(copied, 8).0, Decision::Retrieve { query: String::new() }, "{copied}");
+        }
     }
 
     #[test]
