@@ -9,7 +9,9 @@ use crate::types::{ChatMessage, TemplateCard};
 /// Version of the prompt set and of how replies are read; recorded in every trace.
 /// `rf-prompts-4`: a plan step must name a method in words (formula fragments are dropped), and
 /// a copied `\boxed{answer}` placeholder is no answer (it triggers the boxed-answer retry).
-pub const PROMPT_VERSION: &str = "rf-prompts-4";
+/// `rf-prompts-5`: a copied `<…>` placeholder query is no query, and a strict JSON object later in
+/// a reply wins over a repaired span before it.
+pub const PROMPT_VERSION: &str = "rf-prompts-5";
 
 /// Longest piece of earlier model output quoted back into a prompt.
 pub const MAX_QUOTED_CHARS: usize = 3000;
