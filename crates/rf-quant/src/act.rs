@@ -32,13 +32,13 @@ impl BlockQ8 {
 }
 
 /// `(d, 1/d)` for values whose largest magnitude is `amax`, so that `q` spans ±127.
-fn scale(x: &[f32]) -> (f32, f32) {
+pub(crate) fn scale(x: &[f32]) -> (f32, f32) {
     let amax = x.iter().fold(0f32, |m, v| m.max(v.abs()));
     let d = amax / 127.0;
     (d, if d > 0.0 { 1.0 / d } else { 0.0 })
 }
 
-fn round_i8(v: f32) -> i8 {
+pub(crate) fn round_i8(v: f32) -> i8 {
     v.round().clamp(-127.0, 127.0) as i8
 }
 

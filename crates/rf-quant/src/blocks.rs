@@ -5,7 +5,7 @@
 //! exactly what the SIMD kernels compute (integer sums per block, then one float scale).
 use half::f16;
 
-use crate::act::{BlockQ8, BlockQ8x8, Q8_GROUP};
+use crate::act::{BlockQ8, BlockQ8x8, Q8_GROUP, round_i8, scale};
 use crate::format::QuantFormat;
 
 /// Elements per block of the 32-element formats.
@@ -303,10 +303,8 @@ impl BlockQ8_0 {
     /// `quantize_row_q8_0` does: how f32 checkpoints are made 8-bit at load.
     pub fn quantize(x: &[f32]) -> Self {
         assert_eq!(x.len(), QK, "a Q8_0 block holds {QK} values");
-        let amax = x.iter().fold(0f32, |m, v| m.max(v.abs()));
-        let d = amax / 127.0;
-        let id = if d > 0.0 { 1.0 / d } else { 0.0 };
-        Self { d: f16::from_f32(d), qs: std::array::from_fn(|i| (x[i] * id).round().clamp(-127.0, 127.0) as i8) }
+        let (d, id) = scale(x);
+        Self { d: f16::from_f32(d), qs: std::array::from_fn(|i| round_i8(x[i] * id)) }
     }
 }
 
