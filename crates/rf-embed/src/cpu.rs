@@ -6,6 +6,7 @@
 //! 8 bits per value at load (llama.cpp's Q8_0, a quarter of the bytes) and each matmul quantises
 //! its input to 8 bits, as the decoder's quantized path does.
 use rf_engine::WeightSource;
+use rf_engine::quant_model::attend;
 use rf_quant::{Compute, QuantMatrix};
 use serde::{Deserialize, Serialize};
 
@@ -132,28 +133,20 @@ fn attention(q: &[f32], k: &[f32], v: &[f32], seq: usize, heads: usize, compute:
     let hidden = q.len() / seq;
     let hd = hidden / heads;
     let scale = 1.0 / (hd as f32).sqrt();
+    // `attend` takes one head's keys and values contiguous: `[heads, seq, head_dim]`.
+    let by_head = |t: &[f32]| -> Vec<f32> {
+        (0..heads).flat_map(|h| (0..seq).flat_map(move |j| j * hidden + h * hd..j * hidden + (h + 1) * hd)).map(|i| t[i]).collect()
+    };
+    let (k, v) = (by_head(k), by_head(v));
     let mut out = vec![0f32; seq * hidden];
     compute.for_each_chunk(&mut out, hidden, &|i, row| {
-        let mut p = vec![0f32; seq];
-        for h in 0..heads {
-            let at = |j: usize| j * hidden + h * hd..j * hidden + (h + 1) * hd;
-            let qi = &q[at(i)];
-            p.iter_mut().enumerate().for_each(|(j, s)| *s = rf_quant::dot_f32(qi, &k[at(j)]) * scale);
-            softmax(&mut p);
-            let o = &mut row[h * hd..][..hd];
-            for (j, &pj) in p.iter().enumerate() {
-                o.iter_mut().zip(&v[at(j)]).for_each(|(o, v)| *o += pj * v);
-            }
+        let mut scores = Vec::with_capacity(seq);
+        for (h, o) in row.chunks_exact_mut(hd).enumerate() {
+            let head = h * seq * hd..(h + 1) * seq * hd;
+            attend(&q[i * hidden + h * hd..][..hd], &k[head.clone()], &v[head], scale, &mut scores, o);
         }
     });
     out
-}
-
-fn softmax(x: &mut [f32]) {
-    let max = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    x.iter_mut().for_each(|v| *v = (*v - max).exp());
-    let sum: f32 = x.iter().sum();
-    x.iter_mut().for_each(|v| *v /= sum);
 }
 
 /// BERT's exact GELU, `x·Φ(x)`.
@@ -259,14 +252,6 @@ mod tests {
         for (x, want) in [(0.0, 0.0), (0.5, 0.520_499_9), (1.0, 0.842_700_8), (-2.0, -0.995_322_3), (3.5, 0.999_999_3)] {
             assert!((erf(x) - want).abs() < 3e-7, "erf({x}) = {} not {want}", erf(x));
         }
-    }
-
-    #[test]
-    fn softmax_sums_to_one_and_keeps_order() {
-        let mut p = [1.0, 3.0, 2.0, -50.0];
-        softmax(&mut p);
-        assert!((p.iter().sum::<f32>() - 1.0).abs() < 1e-6);
-        assert!(p[1] > p[2] && p[2] > p[0] && p[0] > p[3]);
     }
 
     #[test]

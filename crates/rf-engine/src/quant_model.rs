@@ -454,8 +454,8 @@ impl QuantTransformer {
 }
 
 /// One query over `keys`/`values` (`[positions, head_dim]`): softmax of scaled dot products,
-/// then the weighted sum of values into `out`.
-fn attend(q: &[f32], keys: &[f32], values: &[f32], scale: f32, scores: &mut Vec<f32>, out: &mut [f32]) {
+/// then the weighted sum of values into `out`. The sentence encoder's attention uses it too.
+pub fn attend(q: &[f32], keys: &[f32], values: &[f32], scale: f32, scores: &mut Vec<f32>, out: &mut [f32]) {
     let hd = q.len();
     scores.clear();
     scores.extend(keys.chunks_exact(hd).map(|k| rf_quant::dot_f32(q, k) * scale));
