@@ -3,24 +3,14 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
 fn reasonflux() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_reasonflux"));
-    cmd.current_dir(repo_root());
+    cmd.current_dir(rf_test_assets::repo_root());
     cmd
 }
 
 fn smollm2() -> Option<PathBuf> {
-    let path = repo_root().join("assets/SmolLM2-135M-Instruct.Q4_1.gguf");
-    if path.exists() {
-        return Some(path);
-    }
-    assert!(std::env::var("RF_REQUIRE_ASSETS").as_deref() != Ok("1"), "SmolLM2 is missing: run scripts/fetch-assets.sh");
-    eprintln!("skipping: SmolLM2 is missing (run scripts/fetch-assets.sh)");
-    None
+    rf_test_assets::asset("SmolLM2-135M-Instruct.Q4_1.gguf", "smollm2")
 }
 
 #[test]

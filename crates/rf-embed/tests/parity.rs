@@ -20,26 +20,16 @@ struct Fixture {
     cases: Vec<Case>,
 }
 
-fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// The model folder, or `None` when it was not fetched (CI sets `RF_REQUIRE_ASSETS=1`).
+/// The model folder, or `None` when it was not fetched (rf_test_assets' rule).
 fn minilm() -> Option<PathBuf> {
-    let path = repo_root().join("assets/all-MiniLM-L6-v2");
-    if path.join("model.safetensors").exists() {
-        return Some(path);
-    }
-    assert!(std::env::var("RF_REQUIRE_ASSETS").as_deref() != Ok("1"), "assets/all-MiniLM-L6-v2 is missing; run scripts/fetch-assets.sh minilm");
-    eprintln!("skipping: assets/all-MiniLM-L6-v2 is missing (scripts/fetch-assets.sh minilm)");
-    None
+    rf_test_assets::asset("all-MiniLM-L6-v2/model.safetensors", "minilm").and_then(|w| w.parent().map(PathBuf::from))
 }
 
 /// Every fixture text: the same ids, each component within `max_diff` and the cosine with the
 /// reference at least `min_cosine`.
 fn check_against_fixture(runtime: EncoderRuntime, max_diff: f32, min_cosine: f32) {
     let Some(dir) = minilm() else { return };
-    let text = std::fs::read_to_string(repo_root().join("tests/fixtures/minilm/embeddings.json")).unwrap();
+    let text = std::fs::read_to_string(rf_test_assets::repo_root().join("tests/fixtures/minilm/embeddings.json")).unwrap();
     let fixture: Fixture = serde_json::from_str(&text).unwrap();
     let encoder = SentenceEncoder::load_dir(&dir, &runtime).unwrap();
     assert_eq!(encoder.dim(), 384);

