@@ -73,4 +73,4 @@ echo
 echo "rustc output:           $(size_of "$RAW") bytes"
 echo "after wasm-bindgen:     $BG_RAW bytes ($BG_GZ gzip -9)"
 echo "www/pkg/rf_wasm_bg.wasm: $(size_of "$BG") bytes raw, $(gz_of "$BG") bytes gzip -9"
-echo "www/templates.rfb:      $(size_of www/templates.rfb) bytes"
+echo "www/templates.rfb:      $(size_of www/templates.rfb) bytes (+ $(size_of www/templates.examples.rfb) bytes of worked examples, loaded after it)"

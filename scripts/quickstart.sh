@@ -54,6 +54,7 @@ fi
 
 step "browser engine (www/pkg, KaTeX, template bundle)"
 if up_to_date www/pkg/rf_wasm_bg.wasm "${sources[@]}" && up_to_date www/templates.rfb templates \
+   && up_to_date www/templates.examples.rfb templates \
    && [ -d www/vendor/katex ]; then
   echo "www/pkg and www/templates.rfb are up to date (skipped)"
 else

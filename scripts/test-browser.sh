@@ -13,7 +13,7 @@ if ! command -v "${CHROMIUM:-/usr/bin/chromium}" >/dev/null 2>&1; then
 fi
 [ -d node_modules/playwright-core ] || npm ci --no-audit --no-fund
 [ -f www/pkg/rf_wasm_bg.wasm ] || { echo "www/pkg is missing: run scripts/build-wasm.sh first" >&2; exit 1; }
-[ -f www/templates.rfb ] || { echo "www/templates.rfb is missing: run scripts/build-wasm.sh first" >&2; exit 1; }
+[ -f www/templates.rfb ] && [ -f www/templates.examples.rfb ] || { echo "www/templates.rfb or its worked examples are missing: run scripts/build-wasm.sh first" >&2; exit 1; }
 [ -f assets/SmolLM2-135M-Instruct.Q4_1.gguf ] || scripts/fetch-assets.sh smollm2
 
 exec node tests/browser/solver.test.mjs

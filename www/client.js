@@ -49,10 +49,14 @@ export class SolverClient extends EventTarget {
   load(model, { contextLen, onProgress } = {}) {
     return this.request('load', { model, contextLen }, (m) => m.type === 'progress' && onProgress?.(m.progress));
   }
-  /** `retriever`: lexical (default), dense, hybrid or auto; the last three fetch `encoder` ({baseUrl, sha256}). */
-  loadTemplates(url, onProgress, { retriever, encoder } = {}) {
-    const absolute = encoder && { ...encoder, baseUrl: new URL(encoder.baseUrl, document.baseURI).href };
-    return this.request('templates', { url: new URL(url, document.baseURI).href, retriever, encoder: absolute },
+  /**
+   * `retriever`: lexical (default), dense, hybrid or auto; the last three fetch `encoder` ({baseUrl, sha256}).
+   * `examplesUrl`: the bundle's worked examples (default: NAME.examples.rfb beside it).
+   */
+  loadTemplates(url, onProgress, { retriever, encoder, examplesUrl } = {}) {
+    const abs = (u) => u && new URL(u, document.baseURI).href;
+    const absolute = encoder && { ...encoder, baseUrl: abs(encoder.baseUrl) };
+    return this.request('templates', { url: abs(url), examplesUrl: abs(examplesUrl), retriever, encoder: absolute },
       (m) => m.type === 'progress' && onProgress?.(m.progress));
   }
   solve(problem, strategy, { caps, navigatorScript, onEvent } = {}) {

@@ -11,6 +11,8 @@ import { downloadFiles, hasCached, deleteCached, listCached, clearCache } from '
 
 let engine = null;
 let templates = null;
+// Settles when `templates` has its worked examples (the bundle's second file); rejects with why not.
+let examplesReady = null;
 let ready = null;
 let solveCancelled = false;
 const downloads = new Map(); // request id -> AbortController
@@ -125,9 +127,11 @@ async function handleLoad(msg) {
   return engine.loadHf(new TextDecoder().decode(config), shards, tokenizer, context);
 }
 
-// msg: {url, retriever?: 'lexical' | 'dense' | 'hybrid' | 'auto', encoder?: {baseUrl, sha256: {file: hex}}}.
+// msg: {url, examplesUrl?, retriever?: 'lexical' | 'dense' | 'hybrid' | 'auto', encoder?: {baseUrl, sha256: {file: hex}}}.
 // Lexical retrieval needs only the bundle; the others also fetch the sentence encoder. If that
-// fails, the templates still load (lexical) and `warning` says why.
+// fails, the templates still load (lexical) and `warning` says why. The worked examples
+// (examplesUrl, by default NAME.examples.rfb beside the bundle) follow in the background: only
+// prompts need them, and a solve waits for them.
 async function handleTemplates(msg) {
   await ensureInit();
   const [bytes] = await downloadFiles([{ url: msg.url, name: 'templates.rfb' }], {
@@ -136,6 +140,8 @@ async function handleTemplates(msg) {
   });
   // Usable at once (lexical); useEncoder later switches the same object in place.
   templates = Templates.load(bytes);
+  examplesReady = attachExamples(templates, msg.examplesUrl ?? examplesUrl(msg.url));
+  examplesReady.catch(() => {}); // a solve reports the failure
   const wanted = msg.retriever ?? 'lexical';
   let warning = null;
   if (!['lexical', ...DENSE_CHOICES].includes(wanted)) {
@@ -148,6 +154,28 @@ async function handleTemplates(msg) {
     }
   }
   return { size: templates.size, version: templates.version, retriever: templates.retriever, hasEmbeddings: templates.hasEmbeddings, warning };
+}
+
+function examplesUrl(bundleUrl) {
+  const url = new URL(bundleUrl);
+  url.pathname = `${url.pathname.replace(/\.rfb$/, '')}.examples.rfb`;
+  return url.href;
+}
+
+async function attachExamples(bundle, url) {
+  const [bytes] = await downloadFiles([{ url, name: 'templates.examples.rfb' }], { useCache: false, label: 'Fetching worked examples' });
+  bundle.attachExamples(bytes);
+}
+
+// Why a retrieval cannot be answered (null when it can), once the worked examples have settled.
+async function retrievalBlocker() {
+  if (!templates) return { kind: 'bad_bundle', message: 'no template bundle loaded' };
+  try {
+    await examplesReady;
+    return null;
+  } catch (e) {
+    return { kind: 'bad_bundle', message: `the templates' worked examples did not load: ${toError(e).message}` };
+  }
 }
 
 const ENCODER_FILES = ['config.json', 'tokenizer.json', 'sentence_bert_config.json', 'model.safetensors'];
@@ -196,7 +224,8 @@ async function handleSolve(msg) {
     if (solveCancelled) break;
     post({ id: msg.id, type: 'action', action: summarise(action) });
     if (action.type === 'retrieve') {
-      const cards = templates ? planner.answerRetrieve(templates) : (planner.feedError({ kind: 'bad_bundle', message: 'no template bundle loaded' }), []);
+      const blocker = await retrievalBlocker();
+      const cards = blocker ? (planner.feedError(blocker), []) : planner.answerRetrieve(templates);
       post({ id: msg.id, type: 'retrieved', requestId: action.request_id, query: action.query, cards: cards.map((c) => ({ id: c.id, name: c.name, tags: c.tags })) });
     } else {
       if (action.role === 'navigator' && script.length) {

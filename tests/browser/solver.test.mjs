@@ -187,6 +187,13 @@ await test('wasm-api', async () => {
     const bundle = new Uint8Array(await (await fetch('/templates.rfb')).arrayBuffer());
     const t = m.Templates.load(bundle);
     const hits = t.search('sum of an arithmetic series', 3);
+    // Cards need the worked examples, the bundle's second file.
+    const examples = { has: t.hasExamples };
+    try { t.retrieve('sum of an arithmetic series', 2); } catch (e) { examples.early = e; }
+    try { t.attachExamples(bundle); } catch (e) { examples.wrongFile = e; }
+    t.attachExamples(new Uint8Array(await (await fetch('/templates.examples.rfb')).arrayBuffer()));
+    examples.cards = t.retrieve('sum of an arithmetic series', 2);
+    examples.after = t.hasExamples;
     let bad = null;
     try { m.Templates.load(bundle.slice(0, 100)); } catch (e) { bad = e; }
     let badSpec = null;
@@ -205,12 +212,16 @@ await test('wasm-api', async () => {
     q.feedGenerated({ text: 'So \\boxed{4}.', prompt_tokens: 30, tokens_out: 5, truncated: false });
     const qDone = q.nextAction();
     const feeding = { budget: q1.sampling.max_new_tokens, fatal, same: qSame.request_id === q1.request_id, next: q2.request_id !== q1.request_id, answer: qDone.answer };
-    return { a1, a2, wrong, done, traceAnswer: trace.answer, size: t.size, hits, bad, badSpec, typo, guided, feeding, extracted: m.extractAnswer('thus \\boxed{\\frac{1}{2}}'), caps: await m.capabilities() };
+    return { a1, a2, wrong, done, traceAnswer: trace.answer, size: t.size, hits, examples, bad, badSpec, typo, guided, feeding, extracted: m.extractAnswer('thus \\boxed{\\frac{1}{2}}'), caps: await m.capabilities() };
   });
   assert(r.a1.type === 'generate' && JSON.stringify(r.a1) === JSON.stringify(r.a2), 'restore changed the pending action');
   assert(r.wrong?.kind === 'planner', `wrong request id gave ${JSON.stringify(r.wrong)}`);
   assert(r.done.type === 'done' && r.done.answer === '2' && r.traceAnswer === '2', `done: ${JSON.stringify(r.done)}`);
   assert(r.size > 100 && r.hits.length === 3 && r.hits[0].name, `templates: ${r.size}, ${JSON.stringify(r.hits[0])}`);
+  const ex = r.examples;
+  assert(!ex.has && ex.early?.kind === 'retrieval' && /worked examples/.test(ex.early.message), `cards before the examples: ${JSON.stringify(ex.early)}`);
+  assert(ex.wrongFile?.kind === 'bad_bundle' && ex.after && ex.cards.length === 2 && /^Problem:/.test(ex.cards[0].example),
+    `examples: ${JSON.stringify({ wrong: ex.wrongFile, after: ex.after, card: ex.cards[0] })}`);
   assert(r.bad?.kind === 'bad_bundle' && r.badSpec?.kind === 'invalid_argument', `errors: ${JSON.stringify([r.bad, r.badSpec])}`);
   assert(/guided, best-of-n, mcts/.test(r.badSpec.message), `unknown strategy message: ${r.badSpec.message}`);
   assert(r.typo?.kind === 'invalid_argument' && /max_round/.test(r.typo.message), `typo: ${JSON.stringify(r.typo)}`);

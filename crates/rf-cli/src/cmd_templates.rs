@@ -9,7 +9,7 @@ use anyhow::Context;
 use rf_embed::{CpuWeights, EncoderRuntime, SentenceEncoder};
 use rf_solve::{RetrieverChoice, TemplateIndex, embed_templates};
 use rf_templates::dense::DENSE_SCHEME;
-use rf_templates::{Bundle, Library, RetrieverKind, SearchOptions, Subject, read_header};
+use rf_templates::{Bundle, Library, RetrieverKind, SearchOptions, Subject, WorkedExamples, examples_path, read_header};
 
 use crate::retrieval_eval::{self, SetSplit};
 
@@ -51,7 +51,7 @@ pub enum TemplatesCommand {
         /// Folder holding the template sources.
         #[arg(long, default_value = DEFAULT_TEMPLATES_DIR)]
         templates: PathBuf,
-        /// Where to write the bundle.
+        /// Where to write the bundle (its worked examples go beside it, as NAME.examples.rfb).
         #[arg(long, default_value = DEFAULT_BUNDLE)]
         out: PathBuf,
         /// Also store template embeddings from this sentence-transformers folder (for dense and
@@ -147,6 +147,7 @@ fn build(dir: &Path, out: &Path, encoder: Option<&Path>) -> anyhow::Result<()> {
         Some(dir) => Some(embed_templates(&library, &load_encoder(dir, CpuWeights::F32)?)?),
         None => None,
     };
+    let examples = WorkedExamples::from_library(&library)?.encode()?;
     let mut bundle = Bundle::from_library(library);
     if let Some(dense) = dense {
         println!("embeddings: {} ({} × {}, {DENSE_SCHEME})", dense.encoder, dense.len(), dense.dim);
@@ -157,9 +158,11 @@ fn build(dir: &Path, out: &Path, encoder: Option<&Path>) -> anyhow::Result<()> {
         std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
     }
     std::fs::write(out, &bytes).with_context(|| format!("writing {}", out.display()))?;
+    let examples_out = examples_path(out);
+    std::fs::write(&examples_out, &examples).with_context(|| format!("writing {}", examples_out.display()))?;
     let header = read_header(&bytes)?;
-    println!("wrote {} ({} templates)", out.display(), count);
-    println!("size:     {} bytes ({:.1} KB)", bytes.len(), bytes.len() as f64 / 1000.0);
+    println!("wrote {} ({} templates) and {} (their worked examples)", out.display(), count, examples_out.display());
+    println!("size:     {} bytes ({:.1} KB) + {} bytes of worked examples", bytes.len(), bytes.len() as f64 / 1000.0, examples.len());
     println!("version:  {}", header.library_version);
     println!("sha256:   {} (payload)", header.sha256_hex());
     Ok(())
@@ -267,10 +270,16 @@ fn stats(dir: &Path, bundle: Option<PathBuf>) -> anyhow::Result<()> {
             println!("  {name:<22} {n:>5}");
         }
     }
-    let size = match bundle {
-        Some(path) => std::fs::metadata(&path).with_context(|| format!("reading {}", path.display()))?.len() as usize,
-        None => Bundle::from_library(library).encode()?.len(),
+    let file_size = |path: &Path| -> anyhow::Result<usize> {
+        Ok(std::fs::metadata(path).with_context(|| format!("reading {}", path.display()))?.len() as usize)
     };
-    println!("bundle size: {} bytes ({:.1} KB)", size, size as f64 / 1000.0);
+    let (size, examples) = match bundle {
+        Some(path) => (file_size(&path)?, file_size(&examples_path(&path))?),
+        None => {
+            let examples = WorkedExamples::from_library(&library)?.encode()?.len();
+            (Bundle::from_library(library).encode()?.len(), examples)
+        }
+    };
+    println!("bundle size: {} bytes ({:.1} KB) + {} bytes of worked examples", size, size as f64 / 1000.0, examples);
     Ok(())
 }

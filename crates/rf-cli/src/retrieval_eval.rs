@@ -163,7 +163,7 @@ mod tests {
         let library_texts: Vec<(String, BTreeSet<String>)> = library
             .templates
             .iter()
-            .flat_map(|t| std::iter::once(&t.example.problem).chain(&t.scope).map(move |text| (t.id.clone(), words(text))))
+            .flat_map(|t| t.example.iter().map(|e| &e.problem).chain(&t.scope).map(move |text| (t.id.clone(), words(text))))
             .collect();
         for p in &problems {
             let mine = words(&p.text);

@@ -3,7 +3,10 @@ use std::path::{Path, PathBuf};
 
 use rf_embed::{EmbedError, SentenceEncoder};
 use rf_planner::{QueryForm, TemplateCard};
-use rf_templates::{Bundle, BundleError, DenseError, DenseIndex, Library, LoadError, Retriever, RetrieverKind, SearchOptions, Template};
+use rf_templates::{
+    Bundle, BundleError, DenseError, DenseIndex, Example, Library, LoadError, Retriever, RetrieverKind, SearchOptions, Template,
+    WorkedExamples, examples_path,
+};
 use thiserror::Error;
 
 /// Why a template library could not be loaded.
@@ -13,6 +16,8 @@ pub enum TemplateLoadError {
     Read { path: PathBuf, source: std::io::Error },
     #[error("decoding template bundle {path}: {source}")]
     Bundle { path: PathBuf, source: BundleError },
+    #[error("reading the worked examples of a template bundle, {path} (`reasonflux templates build` writes them next to the bundle): {source}")]
+    ReadExamples { path: PathBuf, source: std::io::Error },
     #[error("loading templates from {dir}: {source}")]
     Library { dir: PathBuf, source: LoadError },
 }
@@ -86,6 +91,8 @@ pub enum RetrievalError {
     Embed(#[from] EmbedError),
     #[error(transparent)]
     Dense(#[from] DenseError),
+    #[error("the templates' worked examples are not loaded yet (the bundle's second file), so no card can be written")]
+    ExamplesNotLoaded,
 }
 
 /// A template library with its retriever: what answers a planner `retrieve` action.
@@ -105,10 +112,21 @@ impl TemplateIndex {
     }
 
     /// From a bundle's bytes (`reasonflux templates build` output), lexical retrieval until
-    /// [`TemplateIndex::use_encoder`].
+    /// [`TemplateIndex::use_encoder`]. It searches at once; cards need the worked examples
+    /// ([`TemplateIndex::attach_examples`]).
     pub fn from_bundle(bytes: &[u8]) -> Result<Self, BundleError> {
         let (library, retriever) = Bundle::decode(bytes).and_then(Bundle::into_parts)?;
         Ok(Self { library, retriever, choice: RetrieverChoice::Lexical, encoder: None })
+    }
+
+    /// Attaches the bundle's second file, the worked examples (`templates.examples.rfb`).
+    pub fn attach_examples(&mut self, bytes: &[u8]) -> Result<(), BundleError> {
+        WorkedExamples::decode(bytes)?.attach_to(&mut self.library)
+    }
+
+    /// Whether cards can be written (always for a library loaded from its sources).
+    pub fn has_examples(&self) -> bool {
+        self.library.templates.iter().all(|t| t.example.is_some())
     }
 
     /// Switches to dense, hybrid or auto retrieval with `encoder` embedding the queries. Template
@@ -152,12 +170,18 @@ impl TemplateIndex {
         Ok(hits.iter().filter_map(|hit| self.library.get(&hit.id).map(|t| (t, hit.score))).collect())
     }
 
-    /// From a bundle file when one is given, else from the library's TOML folder.
+    /// From a bundle file and its worked examples beside it when a bundle is given, else from
+    /// the library's TOML folder.
     pub fn load(bundle: Option<&Path>, dir: &Path) -> Result<Self, TemplateLoadError> {
         match bundle {
             Some(path) => {
                 let bytes = std::fs::read(path).map_err(|source| TemplateLoadError::Read { path: path.to_path_buf(), source })?;
-                Self::from_bundle(&bytes).map_err(|source| TemplateLoadError::Bundle { path: path.to_path_buf(), source })
+                let mut index =
+                    Self::from_bundle(&bytes).map_err(|source| TemplateLoadError::Bundle { path: path.to_path_buf(), source })?;
+                let examples = examples_path(path);
+                let bytes = std::fs::read(&examples).map_err(|source| TemplateLoadError::ReadExamples { path: examples.clone(), source })?;
+                index.attach_examples(&bytes).map_err(|source| TemplateLoadError::Bundle { path: examples, source })?;
+                Ok(index)
             }
             None => {
                 let library = Library::load_dir(dir).map_err(|source| TemplateLoadError::Library { dir: dir.to_path_buf(), source })?;
@@ -168,6 +192,9 @@ impl TemplateIndex {
 
     /// The cards of the `k` best templates for `query`, best first.
     pub fn cards(&self, query: &str, form: QueryForm, k: u32) -> Result<Vec<TemplateCard>, RetrievalError> {
+        if !self.has_examples() {
+            return Err(RetrievalError::ExamplesNotLoaded);
+        }
         Ok(self.search(query, form, k as usize)?.into_iter().map(|(t, _)| card(t)).collect())
     }
 }
@@ -180,23 +207,27 @@ pub fn embed_templates(library: &Library, encoder: &SentenceEncoder) -> Result<D
 /// The card the planner receives for a template: its name, tags, description and steps, and
 /// its worked example as a problem, solution lines and answer.
 pub fn card(t: &Template) -> TemplateCard {
-    let mut example = format!("Problem: {}\n", t.example.problem);
-    for step in &t.example.solution {
-        example.push_str("- ");
-        example.push_str(step);
-        example.push('\n');
-    }
-    if let Some(answer) = &t.example.answer {
-        example.push_str(&format!("Answer: {answer}\n"));
-    }
     TemplateCard {
         id: t.id.clone(),
         name: t.name.clone(),
         tags: t.tags.clone(),
         description: t.description.clone(),
         steps: t.steps.clone(),
-        example: Some(example),
+        example: t.example.as_ref().map(example_text),
     }
+}
+
+fn example_text(e: &Example) -> String {
+    let mut text = format!("Problem: {}\n", e.problem);
+    for step in &e.solution {
+        text.push_str("- ");
+        text.push_str(step);
+        text.push('\n');
+    }
+    if let Some(answer) = &e.answer {
+        text.push_str(&format!("Answer: {answer}\n"));
+    }
+    text
 }
 
 #[cfg(test)]
@@ -213,10 +244,38 @@ mod tests {
         }
     }
 
+    fn library() -> Library {
+        Library::load_dir(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../templates"))).unwrap()
+    }
+
     #[test]
     fn lexical_retrieval_works_without_an_encoder() {
-        let index = TemplateIndex::new(Library::load_dir(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../templates"))).unwrap());
+        let index = TemplateIndex::new(library());
         let cards = index.cards("Vieta sum and product of roots", QueryForm::Problem, 3).unwrap();
         assert_eq!(cards.len(), 3);
+    }
+
+    #[test]
+    fn a_bundle_loads_with_the_worked_examples_beside_it() {
+        let library = library();
+        let dir = std::env::temp_dir().join(format!("rf-solve-bundle-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("t.rfb");
+        std::fs::write(examples_path(&path), WorkedExamples::from_library(&library).unwrap().encode().unwrap()).unwrap();
+        let bytes = Bundle::from_library(library.clone()).encode().unwrap();
+        std::fs::write(&path, &bytes).unwrap();
+
+        let loaded = TemplateIndex::load(Some(&path), Path::new("unused")).unwrap();
+        let query = "Vieta sum and product of roots";
+        let from_sources = TemplateIndex::new(library).cards(query, QueryForm::Problem, 3).unwrap();
+        assert_eq!(loaded.cards(query, QueryForm::Problem, 3).unwrap(), from_sources, "the same cards, worked examples included");
+
+        let searchable = TemplateIndex::from_bundle(&bytes).unwrap();
+        assert_eq!(searchable.search(query, QueryForm::Problem, 3).unwrap().len(), 3, "search needs no examples");
+        assert!(matches!(searchable.cards(query, QueryForm::Problem, 3), Err(RetrievalError::ExamplesNotLoaded)));
+        std::fs::remove_file(examples_path(&path)).unwrap();
+        let missing = TemplateIndex::load(Some(&path), Path::new("unused")).err().unwrap();
+        assert!(matches!(missing, TemplateLoadError::ReadExamples { .. }), "{missing}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -1,15 +1,18 @@
-//! The binary bundle the browser loads: templates plus the ready retrieval index.
+//! The binary bundle the browser loads, in two files: the templates' cards with the ready
+//! retrieval index ([`Bundle`], `templates.rfb`), and their worked examples ([`WorkedExamples`],
+//! `templates.examples.rfb`), which only prompts need, so a page can search before they arrive.
 //!
-//! Layout (all integers little-endian):
+//! Both files share one layout (all integers little-endian):
 //! ```text
-//! magic        4 bytes  "RFTB"
-//! format       u16      FORMAT_VERSION
+//! magic        4 bytes  "RFTB" (cards and index) or "RFTX" (worked examples)
+//! format       u16      FORMAT_VERSION or EXAMPLES_FORMAT_VERSION
 //! version_len  u8       length of the library version string
-//! version      bytes    UTF-8, e.g. "sha256:0123456789abcdef"
+//! version      bytes    UTF-8, e.g. "sha256:0123456789abcdef"; the examples part of one
+//!                       library attaches only to that library's bundle
 //! sha256       32 bytes SHA-256 of the compressed payload
 //! payload_len  u32      length of the compressed payload
-//! payload      brotli-compressed column-oriented encoding of templates, index and (optionally)
-//!              the template embeddings of dense retrieval
+//! payload      brotli-compressed: column-oriented templates and index and (optionally) the
+//!              template embeddings of dense retrieval; or the worked examples in library order
 //! ```
 //! The same library always gives the same bytes: templates are sorted by id, the index is built
 //! from sorted maps, and brotli is deterministic for fixed parameters.
@@ -25,8 +28,10 @@ use crate::model::{Example, Kind, Origin, Subject, Template};
 use crate::retrieval::{Index, N_FIELDS, Retriever};
 
 pub const MAGIC: [u8; 4] = *b"RFTB";
-/// 2: an optional dense section follows the index.
-pub const FORMAT_VERSION: u16 = 2;
+/// 2: an optional dense section follows the index. 3: worked examples moved to their own file.
+pub const FORMAT_VERSION: u16 = 3;
+pub const EXAMPLES_MAGIC: [u8; 4] = *b"RFTX";
+pub const EXAMPLES_FORMAT_VERSION: u16 = 1;
 /// magic + format + version_len (the version string, checksum and length follow).
 const FIXED_PREFIX: usize = 4 + 2 + 1;
 /// Refuse to inflate past this, so a hostile payload cannot exhaust memory.
@@ -58,6 +63,12 @@ pub enum BundleError {
     UnsupportedEmbeddingScheme { found: String, supported: &'static str },
     #[error("template embeddings: {0}")]
     Embeddings(#[from] DenseError),
+    #[error("template {0} has no worked example, so the examples part cannot be written")]
+    ExampleMissing(String),
+    #[error("these worked examples belong to library {examples}, the bundle holds library {library}")]
+    ExamplesForOtherLibrary { examples: String, library: String },
+    #[error("the examples part has {found} worked examples for {expected} templates")]
+    ExampleCount { found: usize, expected: usize },
 }
 
 impl From<DecodeError> for BundleError {
@@ -117,61 +128,160 @@ impl Bundle {
         Ok((self.library, retriever))
     }
 
-    /// Serialises to the versioned, compressed file format.
+    /// Serialises the cards, index and embeddings (not the worked examples: see
+    /// [`WorkedExamples`]) to the versioned, compressed file format.
     pub fn encode(&self) -> Result<Vec<u8>, BundleError> {
-        let version = self.library.version.as_bytes();
-        let version_len = u8::try_from(version.len()).map_err(|_| BundleError::VersionTooLong(version.len()))?;
         if let Some(dense) = &self.dense {
             dense.check(self.library.templates.len())?;
         }
         let mut raw = encode_payload(&self.library, &self.index);
         encode_dense(&mut raw, self.dense.as_ref());
-        let payload = compress(&raw)?;
-        let payload_len = u32::try_from(payload.len()).map_err(|_| BundleError::Compress("payload over 4 GiB".into()))?;
-        let mut out = Vec::with_capacity(payload.len() + 64);
-        out.extend_from_slice(&MAGIC);
-        out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
-        out.push(version_len);
-        out.extend_from_slice(version);
-        out.extend_from_slice(&Sha256::digest(&payload));
-        out.extend_from_slice(&payload_len.to_le_bytes());
-        out.extend_from_slice(&payload);
-        Ok(out)
+        write_file(MAGIC, FORMAT_VERSION, &self.library.version, &raw)
     }
 
-    /// Checks header, checksum and structure, then inflates. No indexing happens here.
+    /// Checks header, checksum and structure, then inflates. No indexing happens here. The
+    /// templates come without their worked examples until [`WorkedExamples::attach_to`].
     pub fn decode(bytes: &[u8]) -> Result<Bundle, BundleError> {
-        let header = read_header(bytes)?;
-        let payload = &bytes[header.payload_offset..header.payload_offset + header.payload_len];
-        let actual: [u8; 32] = Sha256::digest(payload).into();
-        if actual != header.sha256 {
-            return Err(BundleError::ChecksumMismatch { expected: hex(&header.sha256), actual: hex(&actual) });
-        }
-        let raw = decompress(payload)?;
+        let (header, raw) = open_file(bytes, MAGIC, FORMAT_VERSION)?;
         let (templates, index, dense) = decode_payload(&raw)?;
         let library = Library { version: header.library_version, templates };
         Ok(Bundle { library, index, dense })
     }
 }
 
+/// The worked examples of a library's templates (library order): the bundle's second file,
+/// which only prompts need.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkedExamples {
+    pub library_version: String,
+    pub examples: Vec<Example>,
+}
+
+impl WorkedExamples {
+    /// Errs when a template has no example (a library decoded from a bundle without them).
+    pub fn from_library(library: &Library) -> Result<WorkedExamples, BundleError> {
+        let examples = library
+            .templates
+            .iter()
+            .map(|t| t.example.clone().ok_or_else(|| BundleError::ExampleMissing(t.id.clone())))
+            .collect::<Result<_, _>>()?;
+        Ok(WorkedExamples { library_version: library.version.clone(), examples })
+    }
+
+    pub fn encode(&self) -> Result<Vec<u8>, BundleError> {
+        let mut w = Writer::default();
+        w.len(self.examples.len());
+        for e in &self.examples {
+            w.str(&e.problem);
+            w.len(e.solution.len());
+            for x in &e.solution {
+                w.str(x);
+            }
+            match &e.answer {
+                Some(a) => {
+                    w.u8(1);
+                    w.str(a);
+                }
+                None => w.u8(0),
+            }
+        }
+        write_file(EXAMPLES_MAGIC, EXAMPLES_FORMAT_VERSION, &self.library_version, &w.buf)
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<WorkedExamples, BundleError> {
+        let (header, raw) = open_file(bytes, EXAMPLES_MAGIC, EXAMPLES_FORMAT_VERSION)?;
+        let mut r = Reader::new(&raw);
+        let n = r.count(3)?;
+        let mut examples = Vec::with_capacity(n);
+        for _ in 0..n {
+            let problem = r.str()?;
+            let solution = read_list(&mut r)?;
+            let answer = match r.u8()? {
+                0 => None,
+                1 => Some(r.str()?),
+                _ => return Err(BundleError::Corrupt("bad answer flag".into())),
+            };
+            examples.push(Example { problem, solution, answer });
+        }
+        if !r.at_end() {
+            return Err(BundleError::Corrupt("unexpected bytes after the worked examples".into()));
+        }
+        Ok(WorkedExamples { library_version: header.library_version, examples })
+    }
+
+    /// Gives every template of `library` its example; changes nothing when the examples come
+    /// from another library version or their count differs.
+    pub fn attach_to(self, library: &mut Library) -> Result<(), BundleError> {
+        if self.library_version != library.version {
+            return Err(BundleError::ExamplesForOtherLibrary { examples: self.library_version, library: library.version.clone() });
+        }
+        if self.examples.len() != library.templates.len() {
+            return Err(BundleError::ExampleCount { found: self.examples.len(), expected: library.templates.len() });
+        }
+        for (t, e) in library.templates.iter_mut().zip(self.examples) {
+            t.example = Some(e);
+        }
+        Ok(())
+    }
+}
+
+/// Where the worked examples of the bundle at `bundle` live: `templates.rfb` →
+/// `templates.examples.rfb`.
+pub fn examples_path(bundle: &std::path::Path) -> std::path::PathBuf {
+    let stem = bundle.file_stem().unwrap_or_default().to_string_lossy();
+    bundle.with_file_name(format!("{stem}.examples.rfb"))
+}
+
+fn write_file(magic: [u8; 4], format: u16, library_version: &str, raw: &[u8]) -> Result<Vec<u8>, BundleError> {
+    let version = library_version.as_bytes();
+    let version_len = u8::try_from(version.len()).map_err(|_| BundleError::VersionTooLong(version.len()))?;
+    let payload = compress(raw)?;
+    let payload_len = u32::try_from(payload.len()).map_err(|_| BundleError::Compress("payload over 4 GiB".into()))?;
+    let mut out = Vec::with_capacity(payload.len() + 64);
+    out.extend_from_slice(&magic);
+    out.extend_from_slice(&format.to_le_bytes());
+    out.push(version_len);
+    out.extend_from_slice(version);
+    out.extend_from_slice(&Sha256::digest(&payload));
+    out.extend_from_slice(&payload_len.to_le_bytes());
+    out.extend_from_slice(&payload);
+    Ok(out)
+}
+
+/// Checks a file's header and checksum and inflates its payload.
+fn open_file(bytes: &[u8], magic: [u8; 4], format: u16) -> Result<(BundleHeader, Vec<u8>), BundleError> {
+    let header = read_file_header(bytes, magic, format)?;
+    let payload = &bytes[header.payload_offset..header.payload_offset + header.payload_len];
+    let actual: [u8; 32] = Sha256::digest(payload).into();
+    if actual != header.sha256 {
+        return Err(BundleError::ChecksumMismatch { expected: hex(&header.sha256), actual: hex(&actual) });
+    }
+    let raw = decompress(payload)?;
+    Ok((header, raw))
+}
+
 /// Parses and checks the header (magic, version, lengths) of a bundle file.
 pub fn read_header(bytes: &[u8]) -> Result<BundleHeader, BundleError> {
-    if bytes.len() < MAGIC.len() {
-        return Err(if MAGIC.starts_with(bytes) {
+    read_file_header(bytes, MAGIC, FORMAT_VERSION)
+}
+
+fn read_file_header(bytes: &[u8], magic: [u8; 4], format: u16) -> Result<BundleHeader, BundleError> {
+    if bytes.len() < magic.len() {
+        return Err(if magic.starts_with(bytes) {
             BundleError::Truncated { needed: FIXED_PREFIX, have: bytes.len() }
         } else {
             BundleError::BadMagic
         });
     }
-    if bytes[..4] != MAGIC {
+    if bytes[..4] != magic {
         return Err(BundleError::BadMagic);
     }
     if bytes.len() < FIXED_PREFIX {
         return Err(BundleError::Truncated { needed: FIXED_PREFIX, have: bytes.len() });
     }
     let format_version = u16::from_le_bytes([bytes[4], bytes[5]]);
-    if format_version != FORMAT_VERSION {
-        return Err(BundleError::UnsupportedVersion { found: format_version, supported: FORMAT_VERSION });
+    if format_version != format {
+        return Err(BundleError::UnsupportedVersion { found: format_version, supported: format });
     }
     let version_len = usize::from(bytes[6]);
     let payload_offset = FIXED_PREFIX + version_len + 32 + 4;
@@ -267,18 +377,6 @@ fn encode_payload(library: &Library, index: &Index) -> Vec<u8> {
         for x in &t.steps {
             w.str(x);
         }
-        w.str(&t.example.problem);
-        w.len(t.example.solution.len());
-        for x in &t.example.solution {
-            w.str(x);
-        }
-        match &t.example.answer {
-            Some(a) => {
-                w.u8(1);
-                w.str(a);
-            }
-            None => w.u8(0),
-        }
     }
 
     // Index: postings and per-field counts; weights are recomputed on load (they are
@@ -361,13 +459,6 @@ fn decode_payload(raw: &[u8]) -> Result<(Vec<Template>, Index, Option<DenseIndex
         let description = r.str()?;
         let scope = read_list(&mut r)?;
         let steps = read_list(&mut r)?;
-        let problem = r.str()?;
-        let solution = read_list(&mut r)?;
-        let answer = match r.u8()? {
-            0 => None,
-            1 => Some(r.str()?),
-            _ => return Err(corrupt("bad answer flag")),
-        };
         templates.push(Template {
             id,
             name,
@@ -376,7 +467,7 @@ fn decode_payload(raw: &[u8]) -> Result<(Vec<Template>, Index, Option<DenseIndex
             description,
             scope,
             steps,
-            example: Example { problem, solution, answer },
+            example: None,
             chapter,
             section,
             subject,

@@ -28,8 +28,10 @@ pub const FUSION_DEPTH: usize = 50;
 /// description, scope: what it is for) and its example problem (what such a problem looks like).
 /// Chosen on the validation split of `evals/retrieval/independent.toml` over single fields and
 /// other pairs (docs/BENCHMARKS.md).
-pub fn template_texts(t: &Template) -> [String; 2] {
-    [format!("{}. {}. {} {}", t.name, t.tags.join(", "), t.description, t.scope.join(" ")), t.example.problem.clone()]
+/// Errs for a template whose worked example is not attached.
+pub fn template_texts(t: &Template) -> Result<[String; 2], DenseError> {
+    let example = t.example.as_ref().ok_or_else(|| DenseError::NoExample(t.id.clone()))?;
+    Ok([format!("{}. {}. {} {}", t.name, t.tags.join(", "), t.description, t.scope.join(" ")), example.problem.clone()])
 }
 
 /// Which ranking answers a query.
@@ -98,6 +100,8 @@ pub enum DenseError {
     NoQueryEmbedding,
     #[error("the bundle's embeddings come from '{bundle}', but the query encoder is '{encoder}'")]
     EncoderMismatch { bundle: String, encoder: String },
+    #[error("template {0} has no worked example to embed (attach the bundle's examples part first)")]
+    NoExample(String),
 }
 
 /// Template embeddings, one per template in library order, as int8 with a per-row scale.
@@ -146,7 +150,7 @@ impl DenseIndex {
     ) -> Result<DenseIndex, E> {
         let mut vectors = Vec::with_capacity(templates.len());
         for t in templates {
-            let texts = template_texts(t);
+            let texts = template_texts(t)?;
             let mut mean = vec![0f32; dim];
             for text in &texts {
                 let v = embed(text)?;

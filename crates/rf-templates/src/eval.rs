@@ -123,7 +123,9 @@ impl Rng {
 pub fn labelled_queries(library: &Library) -> Vec<LabelledQuery> {
     let mut out = Vec::with_capacity(library.templates.len() * 3);
     for t in &library.templates {
-        out.push(LabelledQuery { kind: QueryKind::Example, text: t.example.problem.clone(), target: t.id.clone() });
+        if let Some(example) = &t.example {
+            out.push(LabelledQuery { kind: QueryKind::Example, text: example.problem.clone(), target: t.id.clone() });
+        }
 
         let mut rng = Rng::seeded(&t.id);
         let mut words: Vec<String> = t

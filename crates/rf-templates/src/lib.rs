@@ -15,17 +15,20 @@
 //!   sentence encoder, `rf-embed`'s in this project, through [`DenseIndex::from_templates`]);
 //!   [`Retriever::search_by`] ranks by [`RetrieverKind`]: lexical, dense, or both fused by
 //!   reciprocal rank fusion.
-//! - [`Bundle`] packs a library and its prebuilt index into one versioned, checksummed,
+//! - [`Bundle`] packs a library's cards and its prebuilt index into one versioned, checksummed,
 //!   brotli-compressed file ([`Bundle::encode`]) and back ([`Bundle::decode`], which needs no
-//!   file system and does no indexing, so it works on wasm32). Bad input gives a
+//!   file system and does no indexing, so it works on wasm32); [`WorkedExamples`] is the second
+//!   file, the templates' worked examples, attached after decoding. Bad input gives a
 //!   [`BundleError`].
 //! - [`eval`] generates a labelled query set from the library and measures retrieval recall.
 //!
 //! ```no_run
-//! use rf_templates::{Bundle, Library};
+//! use rf_templates::{Bundle, Library, WorkedExamples};
 //! let library = Library::load_dir(std::path::Path::new("templates"))?;
+//! let examples = WorkedExamples::from_library(&library)?.encode()?;
 //! let bytes = Bundle::from_library(library).encode()?;
-//! let (library, retriever) = Bundle::decode(&bytes)?.into_parts()?;
+//! let (mut library, retriever) = Bundle::decode(&bytes)?.into_parts()?;
+//! WorkedExamples::decode(&examples)?.attach_to(&mut library)?;
 //! for hit in retriever.search("Vieta's formulas sum and product of roots", 5) {
 //!     println!("{:.2} {}", hit.score, library.templates[hit.position].name);
 //! }
@@ -41,7 +44,7 @@ pub mod model;
 pub mod retrieval;
 pub mod text;
 
-pub use bundle::{Bundle, BundleError, BundleHeader, read_header};
+pub use bundle::{Bundle, BundleError, BundleHeader, WorkedExamples, examples_path, read_header};
 pub use codec::DecodeError;
 pub use dense::{DenseError, DenseIndex, RetrieverKind};
 pub use library::{Library, LoadError, ValidationError};

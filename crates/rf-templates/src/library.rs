@@ -171,12 +171,13 @@ fn content_version(templates: &[Template]) -> String {
             feed(x);
         }
         feed("|");
-        feed(&t.example.problem);
-        for x in &t.example.solution {
+        let example = t.example.as_ref();
+        feed(example.map_or("\u{1}", |e| &e.problem));
+        for x in example.map_or(&[][..], |e| &e.solution) {
             feed(x);
         }
         feed("|");
-        feed(t.example.answer.as_deref().unwrap_or("\u{0}"));
+        feed(example.and_then(|e| e.answer.as_deref()).unwrap_or("\u{0}"));
         feed(&t.chapter);
         feed(&t.section);
         feed(t.subject.as_str());
@@ -424,7 +425,7 @@ fn parse_section(file: &str, text: &str, errors: &mut Vec<ValidationError>) -> V
                 description,
                 scope,
                 steps,
-                example,
+                example: Some(example),
                 chapter: chapter.clone(),
                 section: section.clone(),
                 subject,

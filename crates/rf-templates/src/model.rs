@@ -155,7 +155,9 @@ pub struct Template {
     pub description: String,
     pub scope: Vec<String>,
     pub steps: Vec<String>,
-    pub example: Example,
+    /// Always present in a library loaded from its sources; `None` in one decoded from a
+    /// bundle until the bundle's worked-examples part is attached ([`crate::WorkedExamples`]).
+    pub example: Option<Example>,
     pub chapter: String,
     pub section: String,
     pub subject: Subject,

@@ -38,18 +38,18 @@ fn field_texts(t: &Template) -> [String; 7] {
         t.scope.join(" \n "),
         format!("{} \n {}", t.chapter, t.section),
         t.steps.join(" \n "),
-        {
-            let mut s = t.example.problem.clone();
-            for line in &t.example.solution {
+        t.example.as_ref().map_or_else(String::new, |e| {
+            let mut s = e.problem.clone();
+            for line in &e.solution {
                 s.push_str(" \n ");
                 s.push_str(line);
             }
-            if let Some(a) = &t.example.answer {
+            if let Some(a) = &e.answer {
                 s.push_str(" \n ");
                 s.push_str(a);
             }
             s
-        },
+        }),
     ]
 }
 

@@ -1,7 +1,7 @@
 mod common;
 
 use common::{GOOD, templates_dir};
-use rf_templates::{Bundle, BundleError, DenseIndex, Library, RetrieverKind, SearchOptions, read_header};
+use rf_templates::{Bundle, BundleError, DenseIndex, Library, RetrieverKind, SearchOptions, WorkedExamples, read_header};
 use sha2::{Digest, Sha256};
 
 fn real_library() -> Library {
@@ -23,7 +23,11 @@ fn real_library_round_trips_and_is_deterministic() {
     assert!(bytes == again, "bundle bytes differ between two builds");
 
     let decoded = Bundle::decode(&bytes).expect("decode");
-    assert_eq!(decoded.library, library);
+    assert!(decoded.library.templates.iter().all(|t| t.example.is_none()), "worked examples live in their own file");
+    let mut attached = decoded.library.clone();
+    let examples = WorkedExamples::from_library(&library).expect("examples").encode().expect("encode");
+    WorkedExamples::decode(&examples).expect("decode examples").attach_to(&mut attached).expect("attach");
+    assert_eq!(attached, library);
     assert_eq!(decoded.index, bundle.index);
     let header = read_header(&bytes).expect("header");
     assert_eq!(header.library_version, library.version);
@@ -146,4 +150,46 @@ fn embeddings_of_another_scheme_or_cut_short_are_refused() {
     assert!(matches!(short.encode(), Err(BundleError::Embeddings(_))), "an inconsistent index is not written");
     short.library.templates.clear();
     assert!(short.into_parts().is_err(), "embeddings that no longer match the library are an error, not a panic");
+}
+
+fn small_library() -> Library {
+    Library::from_sources([("a.toml", GOOD)]).expect("fixture")
+}
+
+#[test]
+fn worked_examples_attach_only_to_their_own_library() {
+    let library = small_library();
+    let examples = WorkedExamples::from_library(&library).expect("examples");
+    let mut core = Bundle::decode(&small_bundle()).expect("decode").library;
+
+    let mut other = examples.clone();
+    other.library_version = "sha256:0000000000000000".into();
+    assert!(matches!(other.attach_to(&mut core.clone()), Err(BundleError::ExamplesForOtherLibrary { .. })));
+    let mut short = examples.clone();
+    short.examples.pop();
+    let err = short.attach_to(&mut core.clone()).unwrap_err();
+    assert_eq!(err, BundleError::ExampleCount { found: library.len() - 1, expected: library.len() });
+
+    let unchanged = core.clone();
+    let err = WorkedExamples::from_library(&unchanged).unwrap_err();
+    assert!(matches!(err, BundleError::ExampleMissing(_)), "a bundle without examples cannot write them: {err}");
+    examples.attach_to(&mut core).expect("attach");
+    assert_eq!(core, library);
+}
+
+#[test]
+fn damaged_worked_examples_are_typed_errors() {
+    let bytes = WorkedExamples::from_library(&small_library()).expect("examples").encode().expect("encode");
+    assert_eq!(WorkedExamples::decode(&small_bundle()).unwrap_err(), BundleError::BadMagic, "the bundle is not its examples");
+    assert_eq!(Bundle::decode(&bytes).unwrap_err(), BundleError::BadMagic, "nor the other way round");
+    for cut in [3, 10, bytes.len() - 1] {
+        assert!(matches!(WorkedExamples::decode(&bytes[..cut]), Err(BundleError::Truncated { .. })), "cut at {cut}");
+    }
+    let mut flipped = bytes.clone();
+    let last = flipped.len() - 1;
+    flipped[last] ^= 0x55;
+    assert!(matches!(WorkedExamples::decode(&flipped), Err(BundleError::ChecksumMismatch { .. })));
+    let mut version = bytes;
+    version[4] = 9;
+    assert!(matches!(WorkedExamples::decode(&version), Err(BundleError::UnsupportedVersion { found: 9, supported: 1 })));
 }

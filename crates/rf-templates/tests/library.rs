@@ -39,7 +39,7 @@ fn real_templates_folder_is_valid() {
 fn good_fixture_loads() {
     let lib = Library::from_sources([("test.toml", GOOD)]).expect("valid fixture");
     assert_eq!(lib.len(), 1);
-    assert_eq!(lib.templates[0].example.answer.as_deref(), Some("8"));
+    assert_eq!(lib.templates[0].example.as_ref().and_then(|e| e.answer.as_deref()), Some("8"));
     assert!(lib.version.starts_with("sha256:"));
 }
 

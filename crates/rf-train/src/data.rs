@@ -103,7 +103,7 @@ pub fn recall_examples(library: &Library) -> Vec<SftExample> {
 /// keys in the planner's order: the template name comes first, so the navigator commits to a
 /// library name before it writes anything else.
 pub fn trajectory_for(t: &Template) -> String {
-    let first_step = t.example.solution.iter().map(|s| s.trim()).find(|s| !s.is_empty());
+    let first_step = t.example.iter().flat_map(|e| &e.solution).map(|s| s.trim()).find(|s| !s.is_empty());
     let sub_goal = match first_step {
         Some(s) => clamp(s, 200),
         None => format!("Apply {} to this problem.", t.name),
@@ -124,12 +124,15 @@ pub fn trajectory_examples(library: &Library, held_out: bool) -> Vec<SftExample>
     library
         .templates
         .iter()
-        .filter(|t| is_held_out(&t.id) == held_out && !t.example.problem.trim().is_empty())
-        .map(|t| SftExample {
-            kind: ExampleKind::Trajectory,
-            template_id: t.id.clone(),
-            messages: plan_messages(t.example.problem.trim(), PLAN_STEPS),
-            response: trajectory_for(t),
+        .filter(|t| is_held_out(&t.id) == held_out)
+        .filter_map(|t| {
+            let problem = t.example.as_ref()?.problem.trim();
+            (!problem.is_empty()).then(|| SftExample {
+                kind: ExampleKind::Trajectory,
+                template_id: t.id.clone(),
+                messages: plan_messages(problem, PLAN_STEPS),
+                response: trajectory_for(t),
+            })
         })
         .collect()
 }

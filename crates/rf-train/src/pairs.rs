@@ -239,8 +239,9 @@ pub fn template_problems(library: &rf_templates::Library, split: Split) -> Vec<P
         .iter()
         .filter(|t| t.origin == rf_templates::Origin::ReasonfluxWeb && is_held_out(&t.id) == held_out)
         .filter_map(|t| {
-            let answer = t.example.answer.clone()?;
-            let text = t.example.problem.trim();
+            let example = t.example.as_ref()?;
+            let answer = example.answer.clone()?;
+            let text = example.problem.trim();
             (!text.is_empty() && !answer.trim().is_empty()).then(|| Problem { text: text.to_string(), answer })
         })
         .collect();

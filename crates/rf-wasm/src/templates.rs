@@ -29,10 +29,23 @@ struct SearchHit<'a> {
 #[wasm_bindgen]
 impl Templates {
     /// Decodes a bundle (`reasonflux templates build` output); a damaged file is a
-    /// `bad_bundle` error.
+    /// `bad_bundle` error. It searches at once; `retrieve` needs [`Templates::attach_examples`].
     pub fn load(bytes: &[u8]) -> Result<Templates, JsValue> {
         let index = TemplateIndex::from_bundle(bytes).map_err(|e| js_error("bad_bundle", e))?;
         Ok(Templates { index })
+    }
+
+    /// Attaches the bundle's second file, the worked examples (`templates.examples.rfb`); a
+    /// damaged file or one of another library is a `bad_bundle` error.
+    #[wasm_bindgen(js_name = attachExamples)]
+    pub fn attach_examples(&mut self, bytes: &[u8]) -> Result<(), JsValue> {
+        self.index.attach_examples(bytes).map_err(|e| js_error("bad_bundle", e))
+    }
+
+    /// Whether the worked examples are attached (cards can be written).
+    #[wasm_bindgen(getter, js_name = hasExamples)]
+    pub fn has_examples(&self) -> bool {
+        self.index.has_examples()
     }
 
     /// Number of templates.
