@@ -251,9 +251,15 @@ await test('dense-retrieval', async () => {
     t.useEncoder('auto', text(await get('config.json')), await get('model.safetensors'), await get('tokenizer.json'), maxSeq);
     const loadMs = performance.now() - t0;
     t.search(problem, 5);
-    const t1 = performance.now();
-    const dense = t.search(problem, 5).map((h) => h.name);
-    const searchMs = performance.now() - t1;
+    // The median of 7 queries: one is at the mercy of whatever else the machine does.
+    const times = [];
+    let dense = [];
+    for (let i = 0; i < 7; i++) {
+      const t1 = performance.now();
+      dense = t.search(problem, 5).map((h) => h.name);
+      times.push(performance.now() - t1);
+    }
+    const searchMs = times.sort((a, b) => a - b)[3];
     return { has: t.hasEmbeddings, retriever: t.retriever, lexical, dense, noEncoder, loadMs, searchMs };
   });
   assert(r.has && r.retriever === 'auto', `bundle embeddings ${r.has}, retriever ${r.retriever}`);
@@ -262,7 +268,7 @@ await test('dense-retrieval', async () => {
   const p = await newPage('/?backend=cpu&retriever=auto');
   await p.waitForFunction(() => document.getElementById('trajectory').dataset.retriever === 'auto', null, { timeout: 60_000 });
   figures.denseSearchMs = Math.round(r.searchMs);
-  return `dense top hit “${r.dense[0]}” (lexical: “${r.lexical[0] ?? 'none'}”); encoder built in ${Math.round(r.loadMs)} ms, one problem query ${r.searchMs.toFixed(1)} ms; the page loaded it with ?retriever=auto`;
+  return `dense top hit “${r.dense[0]}” (lexical: “${r.lexical[0] ?? 'none'}”); encoder built in ${Math.round(r.loadMs)} ms, one problem query ${r.searchMs.toFixed(1)} ms (median of 7); the page loaded it with ?retriever=auto`;
 });
 
 await test('bad-model-url', async () => {

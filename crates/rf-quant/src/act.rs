@@ -33,7 +33,11 @@ impl BlockQ8 {
 
 /// `(d, 1/d)` for values whose largest magnitude is `amax`, so that `q` spans ±127.
 pub(crate) fn scale(x: &[f32]) -> (f32, f32) {
-    let amax = x.iter().fold(0f32, |m, v| m.max(v.abs()));
+    scale_of(x.iter().fold(0f32, |m, v| m.max(v.abs())))
+}
+
+/// `(d, 1/d)` for the largest magnitude `amax`.
+pub(crate) fn scale_of(amax: f32) -> (f32, f32) {
     let d = amax / 127.0;
     (d, if d > 0.0 { 1.0 / d } else { 0.0 })
 }
@@ -45,18 +49,29 @@ pub(crate) fn round_i8(v: f32) -> i8 {
 impl ActBlock for BlockQ8 {
     const LEN: usize = QK;
     fn quantize(x: &[f32]) -> Self {
+        let x = x.first_chunk::<QK>().expect("an activation block is QK values");
         let mut b = BlockQ8 { d: [0.0; QK / Q8_GROUP], qs: [0; QK], s: 0.0 };
-        for (g, group) in x.chunks_exact(Q8_GROUP).enumerate() {
-            let (d, id) = scale(group);
-            b.d[g] = d;
-            for (q, &v) in b.qs[g * Q8_GROUP..].iter_mut().zip(group) {
-                *q = round_i8(v * id);
-            }
-        }
+        quantize_groups(x, &mut b.d, &mut b.qs);
         b.s = (0..QK).map(|i| b.value(i)).sum();
         b
     }
 }
+
+/// Scales and rounds each group of [`Q8_GROUP`] values (the portable path).
+#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+fn quantize_groups(x: &[f32; QK], d: &mut [f32; QK / Q8_GROUP], qs: &mut [i8; QK]) {
+    for (g, group) in x.chunks_exact(Q8_GROUP).enumerate() {
+        let (dg, id) = scale(group);
+        d[g] = dg;
+        for (q, &v) in qs[g * Q8_GROUP..].iter_mut().zip(group) {
+            *q = round_i8(v * id);
+        }
+    }
+}
+
+// One group is one register there, and `f32::round`/`f32::max` are library calls in wasm.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+use crate::wasm::quantize_groups;
 
 impl ActBlock for BlockQ8x8 {
     const LEN: usize = 8 * QK;

@@ -12,7 +12,7 @@
 use std::arch::wasm32::*;
 use std::ops::Range;
 
-use crate::act::BlockQ8;
+use crate::act::{BlockQ8, Q8_GROUP, scale_of};
 use crate::blocks::*;
 use crate::kernels::{OutRows, ROW_CHUNK, ROW_TILE, TOKEN_TILE};
 
@@ -76,6 +76,37 @@ fn f16_to_f32(h: half::f16) -> f32 {
 
 #[cfg(test)]
 mod tests {
+    use crate::act::{BlockQ8, Q8_GROUP};
+    use crate::blocks::{ActBlock, QK};
+
+    #[test]
+    fn simd_activation_quantiser_matches_the_portable_rounding_bit_for_bit() {
+        // Halves (ties round away from zero), values just below them, zeros and outliers.
+        let mut seed = 0x2545_f491u32;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 17;
+            seed ^= seed << 5;
+            seed
+        };
+        for case in 0..2000 {
+            let x: [f32; QK] = std::array::from_fn(|i| match (case + i) % 5 {
+                0 => (next() % 255) as f32 - 127.0 + 0.5,
+                1 => f32::from_bits(next() % 0x4300_0000) * if next() % 2 == 0 { 1.0 } else { -1.0 },
+                2 => 0.0,
+                _ => (next() as i32 as f32) * 1e-9,
+            });
+            let b = BlockQ8::quantize(&x);
+            for (g, group) in x.chunks_exact(Q8_GROUP).enumerate() {
+                let (d, id) = crate::act::scale(group);
+                assert_eq!(b.d[g].to_bits(), d.to_bits(), "case {case} group {g}");
+                for (i, &v) in group.iter().enumerate() {
+                    assert_eq!(b.qs[g * Q8_GROUP + i], crate::act::round_i8(v * id), "case {case} value {}", g * Q8_GROUP + i);
+                }
+            }
+        }
+    }
+
     #[test]
     fn f16_to_f32_matches_half_for_every_bit_pattern() {
         for bits in 0..=u16::MAX {
@@ -83,6 +114,30 @@ mod tests {
             let (got, want) = (super::f16_to_f32(h), h.to_f32());
             assert!(got.to_bits() == want.to_bits() || (got.is_nan() && want.is_nan()), "{bits:#06x}: {got} vs {want}");
         }
+    }
+}
+
+/// [`BlockQ8`]'s quantiser, one group of 4 values per register. Rounds half away from zero
+/// as `f32::round` does (`trunc`, then one step when the remainder is at least ½), so for finite
+/// values the blocks are bit for bit those of the portable path.
+pub(crate) fn quantize_groups(x: &[f32; QK], d: &mut [f32; QK / Q8_GROUP], qs: &mut [i8; QK]) {
+    let sign = f32x4_splat(-0.0);
+    for (g, (group, out)) in x.as_chunks::<Q8_GROUP>().0.iter().zip(qs.as_chunks_mut::<Q8_GROUP>().0).enumerate() {
+        // SAFETY: reads the 16 bytes of `group`; `v128_load` has no alignment requirement.
+        let v = unsafe { v128_load(group.as_ptr() as *const v128) };
+        let a = f32x4_abs(v);
+        let a = f32x4_max(a, i32x4_shuffle::<2, 3, 0, 1>(a, a));
+        let amax = f32x4_extract_lane::<0>(f32x4_max(a, i32x4_shuffle::<1, 0, 3, 2>(a, a)));
+        let (dg, id) = scale_of(amax);
+        d[g] = dg;
+        let y = f32x4_mul(v, f32x4_splat(id));
+        let t = f32x4_trunc(y);
+        let step = f32x4_ge(f32x4_abs(f32x4_sub(y, t)), f32x4_splat(0.5));
+        let away = v128_or(v128_and(y, sign), f32x4_splat(1.0));
+        let q = i32x4_trunc_sat_f32x4(f32x4_add(t, v128_and(step, away)));
+        let q = i32x4_max(i32x4_min(q, i32x4_splat(127)), i32x4_splat(-127));
+        let q = i8x16_narrow_i16x8(i16x8_narrow_i32x4(q, q), i16x8_splat(0));
+        *out = i32x4_extract_lane::<0>(q).to_le_bytes().map(|b| b as i8);
     }
 }
 

@@ -28,10 +28,12 @@ pub use engine::Engine;
 pub use planner::Planner;
 pub use templates::Templates;
 
-/// Installs a panic hook that logs the message and forwards it to `globalThis.__rfOnPanic`
-/// (if the host defined one), so the worker can report a crash instead of hanging.
+/// Runs the static constructors once, then installs a panic hook that logs the message and
+/// forwards it to `globalThis.__rfOnPanic` (if the host defined one), so the worker can report a
+/// crash instead of hanging.
 #[wasm_bindgen(start)]
 pub fn start() {
+    run_static_constructors();
     std::panic::set_hook(Box::new(|info| {
         let message = info.to_string();
         web_sys::console::error_1(&JsValue::from_str(&format!("rf-wasm panic: {message}")));
@@ -43,6 +45,21 @@ pub fn start() {
             let _ = hook.call1(&JsValue::NULL, &error);
         }
     }));
+}
+
+/// Dependencies register things at start-up through `.init_array` (`inventory`). Without an
+/// explicit call, wasm-ld wraps *every* export in a call to `__wasm_call_ctors`, so each call from
+/// JavaScript re-ran them all: two thirds of a template search went there. Calling it once here
+/// turns that wrapping off (see `tests/browser`'s `dense-retrieval` timing).
+fn run_static_constructors() {
+    #[cfg(target_family = "wasm")]
+    {
+        unsafe extern "C" {
+            fn __wasm_call_ctors();
+        }
+        // SAFETY: called once, from wasm-bindgen's start function, before any other export.
+        unsafe { __wasm_call_ctors() }
+    }
 }
 
 /// The crate version (also the engine version the UI shows).
