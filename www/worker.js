@@ -6,7 +6,7 @@
 //   worker -> page  {id, type: 'result', value} | {id, type: 'error', error: {kind, message}}
 //                   | events {id, type: 'progress' | 'token' | 'action' | 'retrieved' | 'trace'
 //                   | 'generation' | 'crash', ...}
-import init, { Engine, Templates, Planner, capabilities, version, extractAnswer } from './pkg/rf_wasm.js';
+import init, { Engine, Templates, Planner, capabilities, version, extractAnswer, examplesFileName } from './pkg/rf_wasm.js';
 import { downloadFiles, hasCached, deleteCached, listCached, clearCache } from './cache.js';
 
 let engine = null;
@@ -158,7 +158,8 @@ async function handleTemplates(msg) {
 
 function examplesUrl(bundleUrl) {
   const url = new URL(bundleUrl);
-  url.pathname = `${url.pathname.replace(/\.rfb$/, '')}.examples.rfb`;
+  const dir = url.pathname.lastIndexOf('/') + 1;
+  url.pathname = url.pathname.slice(0, dir) + examplesFileName(url.pathname.slice(dir));
   return url.href;
 }
 

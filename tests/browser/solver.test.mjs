@@ -194,6 +194,8 @@ await test('wasm-api', async () => {
     t.attachExamples(new Uint8Array(await (await fetch('/templates.examples.rfb')).arrayBuffer()));
     examples.cards = t.retrieve('sum of an arithmetic series', 2);
     examples.after = t.hasExamples;
+    // The worker finds them by the rule the CLI writes them with.
+    examples.names = ['templates.rfb', 'library.v2.bin', 'bundle'].map(m.examplesFileName);
     let bad = null;
     try { m.Templates.load(bundle.slice(0, 100)); } catch (e) { bad = e; }
     let badSpec = null;
@@ -222,6 +224,7 @@ await test('wasm-api', async () => {
   assert(!ex.has && ex.early?.kind === 'retrieval' && /worked examples/.test(ex.early.message), `cards before the examples: ${JSON.stringify(ex.early)}`);
   assert(ex.wrongFile?.kind === 'bad_bundle' && ex.after && ex.cards.length === 2 && /^Problem:/.test(ex.cards[0].example),
     `examples: ${JSON.stringify({ wrong: ex.wrongFile, after: ex.after, card: ex.cards[0] })}`);
+  assert(ex.names.join() === 'templates.examples.rfb,library.v2.examples.rfb,bundle.examples.rfb', `examples file names: ${ex.names}`);
   assert(r.bad?.kind === 'bad_bundle' && r.badSpec?.kind === 'invalid_argument', `errors: ${JSON.stringify([r.bad, r.badSpec])}`);
   assert(/guided, best-of-n, mcts/.test(r.badSpec.message), `unknown strategy message: ${r.badSpec.message}`);
   assert(r.typo?.kind === 'invalid_argument' && /max_round/.test(r.typo.message), `typo: ${JSON.stringify(r.typo)}`);

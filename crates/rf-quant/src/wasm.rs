@@ -77,25 +77,11 @@ fn f16_to_f32(h: half::f16) -> f32 {
 #[cfg(test)]
 mod tests {
     use crate::act::{BlockQ8, Q8_GROUP};
-    use crate::blocks::{ActBlock, QK};
+    use crate::blocks::ActBlock;
 
     #[test]
     fn simd_activation_quantiser_matches_the_portable_rounding_bit_for_bit() {
-        // Halves (ties round away from zero), values just below them, zeros and outliers.
-        let mut seed = 0x2545_f491u32;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 17;
-            seed ^= seed << 5;
-            seed
-        };
-        for case in 0..2000 {
-            let x: [f32; QK] = std::array::from_fn(|i| match (case + i) % 5 {
-                0 => (next() % 255) as f32 - 127.0 + 0.5,
-                1 => f32::from_bits(next() % 0x4300_0000) * if next() % 2 == 0 { 1.0 } else { -1.0 },
-                2 => 0.0,
-                _ => (next() as i32 as f32) * 1e-9,
-            });
+        for (case, x) in crate::act::tests::awkward_blocks().enumerate() {
             let b = BlockQ8::quantize(&x);
             for (g, group) in x.chunks_exact(Q8_GROUP).enumerate() {
                 let (d, id) = crate::act::scale(group);

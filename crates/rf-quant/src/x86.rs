@@ -432,6 +432,35 @@ unsafe fn spread_bits(bits: u32) -> __m256i {
     _mm256_and_si256(set, _mm256_set1_epi8(0x10))
 }
 
+/// [`crate::act::BlockQ8`]'s quantiser, one group of 4 values per register. Rounds half away
+/// from zero as `f32::round` does (truncate, then one step when the remainder is at least ½),
+/// so the blocks are bit for bit those of the portable path.
+#[target_feature(enable = "sse4.1")]
+pub(crate) unsafe fn quantize_groups_sse41(x: &[f32; crate::blocks::QK], d: &mut [f32; 8], qs: &mut [i8; crate::blocks::QK]) {
+    use crate::act::{Q8_GROUP, scale_of};
+    let sign = _mm_set1_ps(-0.0);
+    for (g, (group, out)) in x.as_chunks::<Q8_GROUP>().0.iter().zip(qs.as_chunks_mut::<Q8_GROUP>().0).enumerate() {
+        // SAFETY: reads the 4 values of `group`.
+        let v = unsafe { _mm_loadu_ps(group.as_ptr()) };
+        let a = _mm_andnot_ps(sign, v);
+        let a = _mm_max_ps(a, _mm_shuffle_ps::<0b01_00_11_10>(a, a));
+        let amax = _mm_cvtss_f32(_mm_max_ps(a, _mm_shuffle_ps::<0b10_11_00_01>(a, a)));
+        let (dg, id) = scale_of(amax);
+        d[g] = dg;
+        let y = _mm_mul_ps(v, _mm_set1_ps(id));
+        let t = _mm_round_ps::<{ _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC }>(y);
+        let step = _mm_cmpge_ps(_mm_andnot_ps(sign, _mm_sub_ps(y, t)), _mm_set1_ps(0.5));
+        let away = _mm_or_ps(_mm_and_ps(y, sign), _mm_set1_ps(1.0));
+        let r = _mm_add_ps(t, _mm_and_ps(step, away));
+        // NaN (an infinite input times a zero inverse scale) becomes 0, as `as i8` makes it.
+        let r = _mm_and_ps(r, _mm_cmpord_ps(r, r));
+        let r = _mm_max_ps(_mm_min_ps(r, _mm_set1_ps(127.0)), _mm_set1_ps(-127.0));
+        let q = _mm_cvttps_epi32(r);
+        let q = _mm_packs_epi16(_mm_packs_epi32(q, q), _mm_setzero_si128());
+        *out = _mm_cvtsi128_si32(q).to_le_bytes().map(|b| b as i8);
+    }
+}
+
 /// f32 dot product: four 8-lane FMA accumulators.
 pub(crate) fn dot_f32(a: &[f32], b: &[f32]) -> f32 {
     // SAFETY: only called for ISAs that imply AVX2 + FMA.

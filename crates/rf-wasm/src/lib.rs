@@ -26,7 +26,7 @@ use wasm_bindgen::prelude::*;
 pub use caps::capabilities;
 pub use engine::Engine;
 pub use planner::Planner;
-pub use templates::Templates;
+pub use templates::{Templates, examples_file_name};
 
 /// Runs the static constructors once, then installs a panic hook that logs the message and
 /// forwards it to `globalThis.__rfOnPanic` (if the host defined one), so the worker can report a

@@ -7,6 +7,14 @@ use wasm_bindgen::prelude::*;
 
 use crate::error::{js_error, to_js};
 
+/// The file name of a bundle's worked examples beside it (`NAME.rfb` → `NAME.examples.rfb`),
+/// by the rule `reasonflux templates build` writes them with.
+#[wasm_bindgen(js_name = examplesFileName)]
+pub fn examples_file_name(bundle_file_name: &str) -> String {
+    let path = rf_templates::examples_path(std::path::Path::new(bundle_file_name));
+    path.file_name().unwrap_or_default().to_string_lossy().into_owned()
+}
+
 /// A decoded template bundle with its retriever.
 #[wasm_bindgen]
 pub struct Templates {
