@@ -57,8 +57,9 @@ impl ActBlock for BlockQ8 {
     }
 }
 
-/// Scales and rounds each group of [`Q8_GROUP`] values (the portable path).
-#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+/// Scales and rounds each group of [`Q8_GROUP`] values (the portable path, and the reference
+/// of the SIMD ones).
+#[cfg(any(test, not(all(target_arch = "wasm32", target_feature = "simd128"))))]
 pub(crate) fn portable_groups(x: &[f32; QK], d: &mut [f32; QK / Q8_GROUP], qs: &mut [i8; QK]) {
     for (g, group) in x.chunks_exact(Q8_GROUP).enumerate() {
         let (dg, id) = scale(group);

@@ -76,20 +76,18 @@ fn f16_to_f32(h: half::f16) -> f32 {
 
 #[cfg(test)]
 mod tests {
-    use crate::act::{BlockQ8, Q8_GROUP};
-    use crate::blocks::ActBlock;
+    use crate::act::Q8_GROUP;
+    use crate::blocks::QK;
 
     #[test]
     fn simd_activation_quantiser_matches_the_portable_rounding_bit_for_bit() {
         for (case, x) in crate::act::tests::awkward_blocks().enumerate() {
-            let b = BlockQ8::quantize(&x);
-            for (g, group) in x.chunks_exact(Q8_GROUP).enumerate() {
-                let (d, id) = crate::act::scale(group);
-                assert_eq!(b.d[g].to_bits(), d.to_bits(), "case {case} group {g}");
-                for (i, &v) in group.iter().enumerate() {
-                    assert_eq!(b.qs[g * Q8_GROUP + i], crate::act::round_i8(v * id), "case {case} value {}", g * Q8_GROUP + i);
-                }
-            }
+            let (mut d, mut q) = ([0f32; QK / Q8_GROUP], [0i8; QK]);
+            let (mut d_ref, mut q_ref) = ([0f32; QK / Q8_GROUP], [0i8; QK]);
+            super::quantize_groups(&x, &mut d, &mut q);
+            crate::act::portable_groups(&x, &mut d_ref, &mut q_ref);
+            assert_eq!(d.map(f32::to_bits), d_ref.map(f32::to_bits), "case {case}");
+            assert_eq!(q, q_ref, "case {case}");
         }
     }
 

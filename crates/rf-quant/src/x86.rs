@@ -7,6 +7,9 @@
 //! from each weight; Q8_0's signed weights use the sign trick (`|w|`, `x·sign(w)`).
 use std::arch::x86_64::*;
 
+use crate::act::{Q8_GROUP, scale_of};
+use crate::blocks::QK;
+
 /// The body shared by the three builds. Expects `mul_sum` (u8×i8 dot into i32 lanes) and
 /// `fifth_bits` (bit `j` of a u32 → byte `j` equal to 0x10) in scope.
 macro_rules! kernels {
@@ -436,8 +439,7 @@ unsafe fn spread_bits(bits: u32) -> __m256i {
 /// from zero as `f32::round` does (truncate, then one step when the remainder is at least ½),
 /// so the blocks are bit for bit those of the portable path.
 #[target_feature(enable = "sse4.1")]
-pub(crate) unsafe fn quantize_groups_sse41(x: &[f32; crate::blocks::QK], d: &mut [f32; 8], qs: &mut [i8; crate::blocks::QK]) {
-    use crate::act::{Q8_GROUP, scale_of};
+pub(crate) unsafe fn quantize_groups_sse41(x: &[f32; QK], d: &mut [f32; QK / Q8_GROUP], qs: &mut [i8; QK]) {
     let sign = _mm_set1_ps(-0.0);
     for (g, (group, out)) in x.as_chunks::<Q8_GROUP>().0.iter().zip(qs.as_chunks_mut::<Q8_GROUP>().0).enumerate() {
         // SAFETY: reads the 4 values of `group`.

@@ -50,7 +50,7 @@ pub fn start() {
 /// Dependencies register things at start-up through `.init_array` (`inventory`). Without an
 /// explicit call, wasm-ld wraps *every* export in a call to `__wasm_call_ctors`, so each call from
 /// JavaScript re-ran them all: two thirds of a template search went there. Calling it once here
-/// turns that wrapping off (see `tests/browser`'s `dense-retrieval` timing).
+/// turns that wrapping off (`scripts/build-wasm.sh` refuses a module whose exports are wrapped).
 fn run_static_constructors() {
     #[cfg(target_family = "wasm")]
     {
